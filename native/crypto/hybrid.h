@@ -1,0 +1,33 @@
+// The protocol's hybrid scheme: AES-256-GCM for the payload under a fresh key and
+// nonce, RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) to carry the key.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <string>
+
+#include "../secure_memory/secure_region.h"
+
+namespace nomyo {
+
+constexpr size_t kAesKeyBytes = 32;
+constexpr size_t kGcmNonceBytes = 12;
+constexpr size_t kGcmTagBytes = 16;
+
+// The package's encrypted fields, base64 as on the wire.
+struct PackageFields {
+  std::string ciphertext;
+  std::string nonce;
+  std::string tag;
+  std::string encrypted_key;
+};
+
+// Thrown for every failure of Open, whatever its cause, so that no caller can
+// tell a bad tag from bad padding or a malformed field.
+struct DecryptFailed {};
+struct EncryptFailed {};
+
+PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient);
+SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key);
+
+}  // namespace nomyo

@@ -1,0 +1,10 @@
+// seal() and open(): the hybrid scheme, run on the threadpool.
+#pragma once
+
+#include <napi.h>
+
+namespace nomyo {
+
+void RegisterHybridCrypto(Napi::Env env, Napi::Object exports);
+
+}  // namespace nomyo

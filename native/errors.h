@@ -1,0 +1,44 @@
+// Error codes shared with the TypeScript layer, which maps them to typed errors.
+// Messages never carry key material, plaintext or passwords.
+#pragma once
+
+#include <napi.h>
+
+namespace nomyo {
+
+namespace code {
+constexpr const char* kDecryptFailed = "NOMYO_DECRYPT_FAILED";
+constexpr const char* kEncryptFailed = "NOMYO_ENCRYPT_FAILED";
+constexpr const char* kKeyInvalid = "NOMYO_KEY_INVALID";
+constexpr const char* kKeyTooSmall = "NOMYO_KEY_TOO_SMALL";
+constexpr const char* kKeyUnsupported = "NOMYO_KEY_UNSUPPORTED";
+constexpr const char* kKeyPasswordRequired = "NOMYO_KEY_PASSWORD_REQUIRED";
+constexpr const char* kKeyBadPassword = "NOMYO_KEY_BAD_PASSWORD";
+constexpr const char* kKeyGenerationFailed = "NOMYO_KEYGEN_FAILED";
+constexpr const char* kDisposed = "NOMYO_DISPOSED";
+constexpr const char* kTooLarge = "NOMYO_TOO_LARGE";
+constexpr const char* kJsonInvalid = "NOMYO_JSON_INVALID";
+constexpr const char* kNotSerializable = "NOMYO_NOT_SERIALIZABLE";
+constexpr const char* kIo = "NOMYO_IO";
+constexpr const char* kOutOfMemory = "NOMYO_OUT_OF_MEMORY";
+}  // namespace code
+
+// A failure raised off the JS thread, carried to it as code + message.
+struct NativeFailure {
+  const char* code;
+  const char* message;
+};
+
+inline Napi::Error MakeError(Napi::Env env, const char* error_code, const char* message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, error_code));
+  return error;
+}
+
+inline Napi::Error MakeTypeError(Napi::Env env, const char* error_code, const char* message) {
+  Napi::Error error = Napi::TypeError::New(env, message);
+  error.Set("code", Napi::String::New(env, error_code));
+  return error;
+}
+
+}  // namespace nomyo

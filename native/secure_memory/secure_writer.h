@@ -1,0 +1,72 @@
+// An append-only byte sink in secure memory. Growth moves the bytes into a
+// larger region and lets the old one wipe itself, so no copy is left behind.
+#pragma once
+
+#include <sodium.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "secure_region.h"
+
+namespace nomyo {
+
+class LimitExceeded : public std::runtime_error {
+ public:
+  LimitExceeded() : std::runtime_error("size limit exceeded") {}
+};
+
+class SecureWriter {
+ public:
+  SecureWriter(size_t initial_capacity, size_t limit)
+      : region_(MakeRegion(initial_capacity)), limit_(limit) {}
+
+  void append(const void* bytes, size_t n) {
+    uint8_t* dst = reserve(n);
+    memcpy(dst, bytes, n);
+    length_ += n;
+  }
+  void append(char c) { append(&c, 1); }
+  void append(const char* s) { append(s, strlen(s)); }
+
+  // Returns room for n more bytes at the end; commit(k) makes k of them count.
+  uint8_t* reserve(size_t n) {
+    if (n > limit_ || length_ > limit_ - n) throw LimitExceeded();
+    if (length_ + n > region_->size()) grow(length_ + n);
+    return region_->data() + length_;
+  }
+  void commit(size_t n) { length_ += n; }
+
+  size_t length() const { return length_; }
+
+  // Forgets (and wipes) everything written after `mark`.
+  void rewind(size_t mark) {
+    if (mark >= length_) return;
+    sodium_memzero(region_->data() + mark, length_ - mark);
+    length_ = mark;
+  }
+
+  // Hands the written bytes over as a region of exactly length() bytes.
+  SharedRegion finish() {
+    region_->truncate(length_);
+    SharedRegion done = std::move(region_);
+    region_ = nullptr;
+    return done;
+  }
+
+ private:
+  void grow(size_t needed) {
+    size_t capacity = region_->size() * 2;
+    if (capacity < needed) capacity = needed;
+    if (capacity > limit_) capacity = limit_;
+    SharedRegion bigger = MakeRegion(capacity);
+    memcpy(bigger->data(), region_->data(), length_);
+    region_ = std::move(bigger);
+  }
+
+  SharedRegion region_;
+  size_t length_ = 0;
+  size_t limit_;
+};
+
+}  // namespace nomyo
