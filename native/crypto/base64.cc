@@ -25,8 +25,8 @@ std::optional<std::vector<uint8_t>> Base64DecodeStrict(const std::string& text) 
   std::vector<uint8_t> out(text.size() / 4 * 3);
   size_t decoded = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &decoded,
-                        &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &decoded, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != text.data() + text.size()) {
     return std::nullopt;
   }

@@ -31,8 +31,7 @@ std::vector<uint8_t> WrapKey(const SecureRegion& aes_key, EVP_PKEY* recipient) {
     throw EncryptFailed{};
   }
   std::vector<uint8_t> wrapped(out_len);
-  if (EVP_PKEY_encrypt(ctx.get(), wrapped.data(), &out_len, aes_key.data(), aes_key.size()) <=
-      0) {
+  if (EVP_PKEY_encrypt(ctx.get(), wrapped.data(), &out_len, aes_key.data(), aes_key.size()) <= 0) {
     throw EncryptFailed{};
   }
   wrapped.resize(out_len);
@@ -57,39 +56,73 @@ SharedRegion UnwrapKey(const std::vector<uint8_t>& wrapped, EVP_PKEY* private_ke
 
 }  // namespace
 
-PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient) {
-  ErrorQueueGuard clear_errors;
-  SecureRegion aes_key(kAesKeyBytes);
-  uint8_t nonce[kGcmNonceBytes];
-  uint8_t tag[kGcmTagBytes];
-  if (RAND_bytes(aes_key.data(), kAesKeyBytes) != 1 ||
-      RAND_bytes(nonce, kGcmNonceBytes) != 1) {
-    throw EncryptFailed{};
-  }
-
+void GcmEncrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* plaintext,
+                size_t size, uint8_t* ciphertext, uint8_t* tag) {
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+  if (key.size() != kAesKeyBytes || !ctx ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1 ||
-      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, aes_key.data(), nonce) != 1) {
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), nonce) != 1) {
     throw EncryptFailed{};
   }
-  std::vector<uint8_t> ciphertext(plaintext.size());
   size_t done = 0;
-  while (done < plaintext.size()) {
-    size_t n = plaintext.size() - done < kGcmSlice ? plaintext.size() - done : kGcmSlice;
+  while (done < size) {
+    size_t n = size - done < kGcmSlice ? size - done : kGcmSlice;
     int out_len = 0;
-    if (EVP_EncryptUpdate(ctx.get(), ciphertext.data() + done, &out_len, plaintext.data() + done,
+    if (EVP_EncryptUpdate(ctx.get(), ciphertext + done, &out_len, plaintext + done,
                           static_cast<int>(n)) != 1) {
       throw EncryptFailed{};
     }
     done += static_cast<size_t>(out_len);
   }
   int final_len = 0;
-  if (EVP_EncryptFinal_ex(ctx.get(), ciphertext.data() + done, &final_len) != 1 ||
+  if (EVP_EncryptFinal_ex(ctx.get(), ciphertext + done, &final_len) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, tag) != 1) {
     throw EncryptFailed{};
   }
+}
 
+SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
+                        size_t size, const uint8_t* tag) {
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (key.size() != kAesKeyBytes || !ctx ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1 ||
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), nonce) != 1) {
+    throw DecryptFailed{};
+  }
+  // Plaintext is written only into secure memory and is wiped with the region
+  // if the tag does not verify; nothing is released before that check.
+  SharedRegion plaintext = MakeRegion(size);
+  size_t done = 0;
+  while (done < size) {
+    size_t n = size - done < kGcmSlice ? size - done : kGcmSlice;
+    int out_len = 0;
+    if (EVP_DecryptUpdate(ctx.get(), plaintext->data() + done, &out_len, ciphertext + done,
+                          static_cast<int>(n)) != 1) {
+      throw DecryptFailed{};
+    }
+    done += static_cast<size_t>(out_len);
+  }
+  int final_len = 0;
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes,
+                          const_cast<uint8_t*>(tag)) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), plaintext->data() + done, &final_len) != 1) {
+    throw DecryptFailed{};
+  }
+  return plaintext;
+}
+
+PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient) {
+  ErrorQueueGuard clear_errors;
+  SecureRegion aes_key(kAesKeyBytes);
+  uint8_t nonce[kGcmNonceBytes];
+  uint8_t tag[kGcmTagBytes];
+  if (RAND_bytes(aes_key.data(), kAesKeyBytes) != 1 || RAND_bytes(nonce, kGcmNonceBytes) != 1) {
+    throw EncryptFailed{};
+  }
+  std::vector<uint8_t> ciphertext(plaintext.size());
+  GcmEncrypt(aes_key, nonce, plaintext.data(), plaintext.size(), ciphertext.data(), tag);
   std::vector<uint8_t> wrapped = WrapKey(aes_key, recipient);
   return PackageFields{Base64Encode(ciphertext.data(), ciphertext.size()),
                        Base64Encode(nonce, sizeof nonce), Base64Encode(tag, sizeof tag),
@@ -106,34 +139,8 @@ SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key) {
       tag->size() != kGcmTagBytes) {
     throw DecryptFailed{};
   }
-
   SharedRegion aes_key = UnwrapKey(*wrapped, private_key);
-
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, aes_key->data(), nonce->data()) != 1) {
-    throw DecryptFailed{};
-  }
-  // Plaintext is written only into secure memory and is wiped with the region
-  // if the tag does not verify; nothing is released before that check.
-  SharedRegion plaintext = MakeRegion(ciphertext->size());
-  size_t done = 0;
-  while (done < ciphertext->size()) {
-    size_t n = ciphertext->size() - done < kGcmSlice ? ciphertext->size() - done : kGcmSlice;
-    int out_len = 0;
-    if (EVP_DecryptUpdate(ctx.get(), plaintext->data() + done, &out_len,
-                          ciphertext->data() + done, static_cast<int>(n)) != 1) {
-      throw DecryptFailed{};
-    }
-    done += static_cast<size_t>(out_len);
-  }
-  int final_len = 0;
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes, tag->data()) != 1 ||
-      EVP_DecryptFinal_ex(ctx.get(), plaintext->data() + done, &final_len) != 1) {
-    throw DecryptFailed{};
-  }
-  return plaintext;
+  return GcmDecrypt(*aes_key, nonce->data(), ciphertext->data(), ciphertext->size(), tag->data());
 }
 
 }  // namespace nomyo

@@ -27,6 +27,13 @@ struct PackageFields {
 struct DecryptFailed {};
 struct EncryptFailed {};
 
+// The AES-256-GCM steps alone, for known-answer tests of the exact code Seal and
+// Open run. `ciphertext` has room for `size` bytes, `tag` for 16.
+void GcmEncrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* plaintext,
+                size_t size, uint8_t* ciphertext, uint8_t* tag);
+SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
+                        size_t size, const uint8_t* tag);
+
 PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient);
 SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key);
 

@@ -50,9 +50,15 @@ class JsonReader {
       case '{': return ParseObject(depth);
       case '[': return ParseArray(depth);
       case '"': return ParseString();
-      case 't': if (Consume("true")) return Napi::Boolean::New(env_, true); break;
-      case 'f': if (Consume("false")) return Napi::Boolean::New(env_, false); break;
-      case 'n': if (Consume("null")) return env_.Null(); break;
+      case 't':
+        if (Consume("true")) return Napi::Boolean::New(env_, true);
+        break;
+      case 'f':
+        if (Consume("false")) return Napi::Boolean::New(env_, false);
+        break;
+      case 'n':
+        if (Consume("null")) return env_.Null();
+        break;
       default:
         if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) return ParseNumber();
     }
@@ -79,8 +85,8 @@ class JsonReader {
       Napi::Value value = ParseValue(depth + 1);
       // A define, not a set: "__proto__" must become an own property as with
       // JSON.parse, not replace the object's prototype.
-      napi_property_descriptor descriptor = {nullptr, key, nullptr, nullptr, nullptr, value,
-                                             napi_default_jsproperty, nullptr};
+      napi_property_descriptor descriptor = {
+          nullptr, key, nullptr, nullptr, nullptr, value, napi_default_jsproperty, nullptr};
       if (napi_define_properties(env_, object, 1, &descriptor) != napi_ok) {
         throw env_.GetAndClearPendingException();
       }
@@ -146,8 +152,8 @@ class JsonReader {
       while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
     }
     double d = 0;
-    auto result = std::from_chars(reinterpret_cast<const char*>(start),
-                                  reinterpret_cast<const char*>(p_), d);
+    auto result =
+        std::from_chars(reinterpret_cast<const char*>(start), reinterpret_cast<const char*>(p_), d);
     // from_chars reports overflow as out of range; JSON.parse yields ±Infinity.
     if (result.ec == std::errc::result_out_of_range) {
       bool tiny = false;
@@ -196,10 +202,14 @@ class JsonReader {
     for (int i = 0; i < 4; i++) {
       uint8_t c = *p_++;
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else Fail("bad \\u escape");
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        Fail("bad \\u escape");
     }
     return v;
   }
@@ -260,8 +270,7 @@ class JsonReader {
           AppendUtf8(decoded, cp);
           break;
         }
-        default:
-          Fail("bad escape");
+        default: Fail("bad escape");
       }
     }
     SharedRegion bytes = decoded.finish();

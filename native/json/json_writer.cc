@@ -35,28 +35,19 @@ class JsonWriter {
       case napi_undefined:
       case napi_function:
       case napi_symbol:
-      case napi_external:
-        return false;
-      case napi_null:
-        out_.append("null");
-        return true;
+      case napi_external: return false;
+      case napi_null: out_.append("null"); return true;
       case napi_boolean: {
         bool b;
         Check(napi_get_value_bool(env_, value, &b));
         out_.append(b ? "true" : "false");
         return true;
       }
-      case napi_number:
-        WriteNumber(value);
-        return true;
-      case napi_string:
-        WriteString(value);
-        return true;
+      case napi_number: WriteNumber(value); return true;
+      case napi_string: WriteString(value); return true;
       case napi_bigint:
         throw MakeTypeError(env_, code::kNotSerializable, "a BigInt cannot be serialized to JSON");
-      case napi_object:
-        WriteObjectOrArray(value);
-        return true;
+      case napi_object: WriteObjectOrArray(value); return true;
     }
     return false;
   }

@@ -52,8 +52,8 @@ SharedPkey PrivateKey::FromArgument(Napi::Value value, const char* name) {
 
 Napi::Value PrivateKey::Generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int bits = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value()
-                                                     : 4096;
+  int bits =
+      info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 4096;
   return PromiseWorker<SharedPkey>::Run(
       env, [bits] { return GenerateRsaKey(bits); },
       [](Napi::Env env, SharedPkey& key) -> Napi::Value { return Create(env, std::move(key)); });
@@ -129,7 +129,8 @@ SharedPkey PublicKey::FromArgument(Napi::Value value, const char* name) {
 
 Napi::Value PublicKey::ImportPem(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "expected a PEM string");
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(env, "expected a PEM string");
   std::string pem = info[0].As<Napi::String>();
   SharedPkey key = RunOrThrow(env, [&] { return ImportPublicKeyPem(pem); });
   auto* holder = new SharedPkey(std::move(key));

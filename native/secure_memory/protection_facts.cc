@@ -24,11 +24,13 @@ Napi::Value MemoryFacts(const Napi::CallbackInfo& info) {
   facts.Set("probe_locked", probe.locked());
   facts.Set("probe_dump_excluded", probe.dump_excluded());
   // The probe itself is live now; report the secrets' own figures.
-  facts.Set("locked_bytes", static_cast<double>(accounting.locked_bytes) - (probe.locked() ? page : 0));
+  facts.Set("locked_bytes",
+            static_cast<double>(accounting.locked_bytes) - (probe.locked() ? page : 0));
   facts.Set("unlocked_bytes",
             static_cast<double>(accounting.unlocked_bytes) - (probe.locked() ? 0 : page));
   facts.Set("live_regions", static_cast<double>(accounting.live_regions - 1));
-  facts.Set("lock_limit_bytes", limit < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(limit)));
+  facts.Set("lock_limit_bytes",
+            limit < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(limit)));
   facts.Set("openssl_secure_heap", heap.initialized);
   facts.Set("openssl_secure_heap_used", static_cast<double>(heap.used_bytes));
   return facts;

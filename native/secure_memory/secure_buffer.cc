@@ -28,23 +28,22 @@ struct FileDescriptor {
 }  // namespace
 
 Napi::Function SecureBuffer::Define(Napi::Env env) {
-  return DefineClass(
-      env, "SecureBuffer",
-      {
-          StaticMethod<&SecureBuffer::FromString>("fromString"),
-          StaticMethod<&SecureBuffer::FromBytes>("fromBytes"),
-          StaticMethod<&SecureBuffer::SerializeJsonValue>("serializeJson"),
-          StaticMethod<&SecureBuffer::ReadFile>("readFile"),
-          InstanceAccessor<&SecureBuffer::ByteLength>("byteLength"),
-          InstanceAccessor<&SecureBuffer::Locked>("locked"),
-          InstanceAccessor<&SecureBuffer::DumpExcluded>("dumpExcluded"),
-          InstanceAccessor<&SecureBuffer::Disposed>("disposed"),
-          InstanceMethod<&SecureBuffer::Dispose>("dispose"),
-          InstanceMethod<&SecureBuffer::ToString>("toString"),
-          InstanceMethod<&SecureBuffer::ParseJsonValue>("parseJson"),
-          InstanceMethod<&SecureBuffer::WriteToFd>("writeToFd"),
-          InstanceMethod<&SecureBuffer::Equals>("equals"),
-      });
+  return DefineClass(env, "SecureBuffer",
+                     {
+                         StaticMethod<&SecureBuffer::FromString>("fromString"),
+                         StaticMethod<&SecureBuffer::FromBytes>("fromBytes"),
+                         StaticMethod<&SecureBuffer::SerializeJsonValue>("serializeJson"),
+                         StaticMethod<&SecureBuffer::ReadFile>("readFile"),
+                         InstanceAccessor<&SecureBuffer::ByteLength>("byteLength"),
+                         InstanceAccessor<&SecureBuffer::Locked>("locked"),
+                         InstanceAccessor<&SecureBuffer::DumpExcluded>("dumpExcluded"),
+                         InstanceAccessor<&SecureBuffer::Disposed>("disposed"),
+                         InstanceMethod<&SecureBuffer::Dispose>("dispose"),
+                         InstanceMethod<&SecureBuffer::ToString>("toString"),
+                         InstanceMethod<&SecureBuffer::ParseJsonValue>("parseJson"),
+                         InstanceMethod<&SecureBuffer::WriteToFd>("writeToFd"),
+                         InstanceMethod<&SecureBuffer::Equals>("equals"),
+                     });
 }
 
 Napi::Object SecureBuffer::Create(Napi::Env env, SharedRegion region) {
@@ -79,7 +78,8 @@ SharedRegion SecureBuffer::FromArgument(Napi::Value value, const char* name) {
 
 Napi::Value SecureBuffer::FromString(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "expected a string");
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(env, "expected a string");
   size_t length = 0;
   napi_get_value_string_utf8(env, info[0], nullptr, 0, &length);
   // V8 encodes straight into the locked region: no intermediate UTF-8 copy.
@@ -135,7 +135,8 @@ Napi::Value SecureBuffer::ReadFile(const Napi::CallbackInfo& info) {
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     throw MakeError(env, code::kTooLarge, "the file is larger than expected");
   }
-  SharedRegion region = RunOrThrow(env, [&] { return MakeRegion(static_cast<size_t>(st.st_size)); });
+  SharedRegion region =
+      RunOrThrow(env, [&] { return MakeRegion(static_cast<size_t>(st.st_size)); });
   size_t filled = 0;
   while (filled < region->size()) {
     ssize_t n = read(file.fd, region->data() + filled, region->size() - filled);

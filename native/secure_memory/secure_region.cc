@@ -34,8 +34,8 @@ SecureRegion::SecureRegion(size_t size) : size_(size) {
   capacity_ = RoundUpToPage(size == 0 ? 1 : size);
   if (capacity_ < size) throw std::bad_alloc();
   mapping_size_ = capacity_ + 2 * page;
-  void* mapping = mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mapping =
+      mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapping == MAP_FAILED) throw std::bad_alloc();
   mapping_ = static_cast<uint8_t*>(mapping);
   data_ = mapping_ + page;

@@ -1,7 +1,10 @@
 #include "test_hooks.h"
 
 #include <atomic>
+#include <cstring>
 
+#include "../crypto/hybrid.h"
+#include "../failures.h"
 #include "../secure_memory/secure_buffer.h"
 #include "../secure_memory/secure_region.h"
 
@@ -31,7 +34,52 @@ Napi::Value WipeStats(const Napi::CallbackInfo& info) {
 
 Napi::Value RegionAddress(const Napi::CallbackInfo& info) {
   SharedRegion region = SecureBuffer::FromArgument(info[0], "buffer");
-  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(region->data())));
+  return Napi::BigInt::New(info.Env(),
+                           static_cast<uint64_t>(reinterpret_cast<uintptr_t>(region->data())));
+}
+
+SharedRegion KeyRegion(Napi::Env env, Napi::Value value) {
+  Napi::Uint8Array bytes = value.As<Napi::Uint8Array>();
+  SharedRegion key = RunOrThrow(env, [&] { return MakeRegion(bytes.ByteLength()); });
+  memcpy(key->data(), bytes.Data(), bytes.ByteLength());
+  return key;
+}
+
+// gcmEncrypt(key, nonce, plaintext) -> { ciphertext, tag }, through the code Seal runs.
+Napi::Value GcmEncryptHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SharedRegion key = KeyRegion(env, info[0]);
+  Napi::Uint8Array nonce = info[1].As<Napi::Uint8Array>();
+  Napi::Uint8Array plaintext = info[2].As<Napi::Uint8Array>();
+  if (nonce.ByteLength() != kGcmNonceBytes)
+    throw Napi::TypeError::New(env, "nonce must be 12 bytes");
+  Napi::Buffer<uint8_t> ciphertext = Napi::Buffer<uint8_t>::New(env, plaintext.ByteLength());
+  Napi::Buffer<uint8_t> tag = Napi::Buffer<uint8_t>::New(env, kGcmTagBytes);
+  RunOrThrow(env, [&] {
+    GcmEncrypt(*key, nonce.Data(), plaintext.Data(), plaintext.ByteLength(), ciphertext.Data(),
+               tag.Data());
+    return 0;
+  });
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ciphertext", ciphertext);
+  out.Set("tag", tag);
+  return out;
+}
+
+// gcmDecrypt(key, nonce, ciphertext, tag) -> SecureBuffer, through the code Open runs.
+Napi::Value GcmDecryptHook(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SharedRegion key = KeyRegion(env, info[0]);
+  Napi::Uint8Array nonce = info[1].As<Napi::Uint8Array>();
+  Napi::Uint8Array ciphertext = info[2].As<Napi::Uint8Array>();
+  Napi::Uint8Array tag = info[3].As<Napi::Uint8Array>();
+  if (nonce.ByteLength() != kGcmNonceBytes || tag.ByteLength() != kGcmTagBytes) {
+    throw Napi::TypeError::New(env, "nonce must be 12 bytes and tag 16");
+  }
+  SharedRegion plaintext = RunOrThrow(env, [&] {
+    return GcmDecrypt(*key, nonce.Data(), ciphertext.Data(), ciphertext.ByteLength(), tag.Data());
+  });
+  return SecureBuffer::Create(env, std::move(plaintext));
 }
 
 }  // namespace
@@ -41,6 +89,8 @@ void RegisterTestHooks(Napi::Env env, Napi::Object exports) {
   Napi::Object hooks = Napi::Object::New(env);
   hooks.Set("wipeStats", Napi::Function::New<WipeStats>(env, "wipeStats"));
   hooks.Set("regionAddress", Napi::Function::New<RegionAddress>(env, "regionAddress"));
+  hooks.Set("gcmEncrypt", Napi::Function::New<GcmEncryptHook>(env, "gcmEncrypt"));
+  hooks.Set("gcmDecrypt", Napi::Function::New<GcmDecryptHook>(env, "gcmDecrypt"));
   exports.Set("testing", hooks);
 }
 

@@ -1,0 +1,245 @@
+// The fallback when the addon cannot load: the same protocol through node:crypto.
+// Secrets are plain Buffers, zero-filled on dispose (best effort: V8 and OpenSSL
+// may hold copies), never locked, never excluded from dumps. It says so.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { NomyoError } from '../errors';
+import type { CryptoBackend, MemoryFacts, PrivateKeyHandle, PublicKeyHandle, SealedFields, Secret } from './backend';
+import { toNomyoError } from './error-mapping';
+
+const AES_KEY_BYTES = 32;
+const GCM_NONCE_BYTES = 12;
+const GCM_TAG_BYTES = 16;
+const MIN_RSA_BITS = 2048;
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function codedError(code: string, message: string): Error {
+  return toNomyoError(Object.assign(new Error(message), { code }));
+}
+
+class BufferSecret implements Secret {
+  #bytes: Buffer | null;
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+  }
+  get bytes(): Buffer {
+    if (!this.#bytes) throw new NomyoError('the secure buffer was disposed', 'NOMYO_DISPOSED');
+    return this.#bytes;
+  }
+  get byteLength(): number {
+    return this.#bytes?.length ?? 0;
+  }
+  get locked(): boolean {
+    return false;
+  }
+  get dumpExcluded(): boolean {
+    return false;
+  }
+  get disposed(): boolean {
+    return this.#bytes === null;
+  }
+  dispose(): void {
+    this.#bytes?.fill(0);
+    this.#bytes = null;
+  }
+}
+
+function bytesOf(secret: Secret): Buffer {
+  if (!(secret instanceof BufferSecret)) throw new NomyoError('the secret belongs to another backend');
+  return secret.bytes;
+}
+
+class KeyObjectPrivateKey implements PrivateKeyHandle {
+  #key: crypto.KeyObject | null;
+  constructor(key: crypto.KeyObject) {
+    this.#key = key;
+  }
+  get key(): crypto.KeyObject {
+    if (!this.#key) throw new NomyoError('the private key was disposed', 'NOMYO_DISPOSED');
+    return this.#key;
+  }
+  get bits(): number {
+    return this.key.asymmetricKeyDetails?.modulusLength ?? 0;
+  }
+  get disposed(): boolean {
+    return this.#key === null;
+  }
+  publicKeyPem(): string {
+    return crypto.createPublicKey(this.key).export({ type: 'spki', format: 'pem' }).toString();
+  }
+  async exportPem(password?: Secret): Promise<Secret> {
+    const pem = password
+      ? this.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: bytesOf(password) })
+      : this.key.export({ type: 'pkcs8', format: 'pem' });
+    return new BufferSecret(Buffer.from(pem));
+  }
+  dispose(): void {
+    this.#key = null;
+  }
+}
+
+class KeyObjectPublicKey implements PublicKeyHandle {
+  readonly pem: string;
+  constructor(readonly key: crypto.KeyObject) {
+    this.pem = key.export({ type: 'spki', format: 'pem' }).toString();
+  }
+  get bits(): number {
+    return this.key.asymmetricKeyDetails?.modulusLength ?? 0;
+  }
+}
+
+function checkUsableRsa(key: crypto.KeyObject): void {
+  if (key.asymmetricKeyType !== 'rsa') throw codedError('NOMYO_KEY_UNSUPPORTED', 'only RSA keys are supported');
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
+    throw codedError('NOMYO_KEY_TOO_SMALL', 'RSA keys under 2048 bits are refused');
+  }
+}
+
+const OAEP = { padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } as const;
+
+function decodeField(value: unknown, expectedLength?: number): Buffer {
+  if (typeof value !== 'string' || !STRICT_BASE64.test(value)) throw new Error('bad field');
+  const bytes = Buffer.from(value, 'base64');
+  if (expectedLength !== undefined && bytes.length !== expectedLength) throw new Error('bad field');
+  return bytes;
+}
+
+export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
+  return {
+    kind: 'node-crypto',
+    secretFromString: (text) => new BufferSecret(Buffer.from(text, 'utf8')),
+    secretFromBytes: (bytes) => new BufferSecret(Buffer.from(bytes)),
+    serializeJson: (value, limit) => {
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(value);
+      } catch {
+        throw codedError('NOMYO_NOT_SERIALIZABLE', 'the value cannot be serialized to JSON');
+      }
+      if (json === undefined) throw codedError('NOMYO_NOT_SERIALIZABLE', 'the value has no JSON representation');
+      const bytes = Buffer.from(json, 'utf8');
+      if (bytes.length > limit) {
+        bytes.fill(0);
+        throw codedError('NOMYO_TOO_LARGE', 'the serialized request exceeds the size limit');
+      }
+      return new BufferSecret(bytes);
+    },
+    parseJson: (secret) => {
+      try {
+        return JSON.parse(bytesOf(secret).toString('utf8')) as unknown;
+      } catch {
+        // V8's message quotes the text it failed on: never pass it on.
+        throw new NomyoError('invalid JSON', 'NOMYO_JSON_INVALID');
+      }
+    },
+    secretToString: (secret) => bytesOf(secret).toString('utf8'),
+    readSecretFile: (path, maxBytes) => {
+      const fd = fs.openSync(path, 'r');
+      try {
+        const stat = fs.fstatSync(fd);
+        if (!stat.isFile()) throw new NomyoError('not a regular file', 'NOMYO_IO');
+        if (stat.size > maxBytes) throw new NomyoError('the file is larger than expected', 'NOMYO_TOO_LARGE');
+        return { secret: new BufferSecret(fs.readFileSync(fd)), mode: stat.mode & 0o7777, uid: stat.uid };
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+    writeSecretToFd: (secret, fd) => {
+      fs.writeSync(fd, bytesOf(secret));
+    },
+    generateKeyPair: (bits) =>
+      new Promise((resolve, reject) => {
+        if (bits < MIN_RSA_BITS) {
+          reject(codedError('NOMYO_KEY_TOO_SMALL', 'RSA keys under 2048 bits are refused'));
+          return;
+        }
+        crypto.generateKeyPair('rsa', { modulusLength: bits, publicExponent: 0x10001 }, (err, _pub, priv) => {
+          if (err) reject(codedError('NOMYO_KEYGEN_FAILED', 'RSA key generation failed'));
+          else resolve(new KeyObjectPrivateKey(priv));
+        });
+      }),
+    importPrivateKey: async (pem, password) => {
+      const bytes = bytesOf(pem);
+      let key: crypto.KeyObject;
+      try {
+        key = crypto.createPrivateKey({
+          key: bytes,
+          format: 'pem',
+          ...(password ? { passphrase: bytesOf(password) } : {}),
+        });
+      } catch {
+        if (bytes.includes('ENCRYPTED')) {
+          if (!password) {
+            throw codedError('NOMYO_KEY_PASSWORD_REQUIRED', 'the private key is encrypted and no password was given');
+          }
+          throw codedError('NOMYO_KEY_BAD_PASSWORD', 'could not decrypt the private key: wrong password or damaged file');
+        }
+        throw codedError('NOMYO_KEY_INVALID', 'not a readable PEM private key');
+      }
+      checkUsableRsa(key);
+      return new KeyObjectPrivateKey(key);
+    },
+    importPublicKey: (pem) => {
+      let key: crypto.KeyObject;
+      try {
+        if (!pem.includes('-----BEGIN PUBLIC KEY-----')) throw new Error('not SPKI');
+        key = crypto.createPublicKey({ key: pem, format: 'pem' });
+      } catch {
+        throw codedError('NOMYO_KEY_INVALID', 'not a PEM (SubjectPublicKeyInfo) public key');
+      }
+      checkUsableRsa(key);
+      return new KeyObjectPublicKey(key);
+    },
+    seal: async (plaintext, recipient): Promise<SealedFields> => {
+      if (!(recipient instanceof KeyObjectPublicKey)) throw new NomyoError('the key belongs to another backend');
+      const aesKey = crypto.randomBytes(AES_KEY_BYTES);
+      try {
+        const nonce = crypto.randomBytes(GCM_NONCE_BYTES);
+        const cipher = crypto.createCipheriv('aes-256-gcm', aesKey, nonce);
+        const ciphertext = Buffer.concat([cipher.update(bytesOf(plaintext)), cipher.final()]);
+        const wrapped = crypto.publicEncrypt({ key: recipient.key, ...OAEP }, aesKey);
+        return {
+          ciphertext: ciphertext.toString('base64'),
+          nonce: nonce.toString('base64'),
+          tag: cipher.getAuthTag().toString('base64'),
+          encrypted_aes_key: wrapped.toString('base64'),
+        };
+      } finally {
+        aesKey.fill(0);
+      }
+    },
+    open: async (fields, key) => {
+      if (!(key instanceof KeyObjectPrivateKey)) throw new NomyoError('the key belongs to another backend');
+      let aesKey: Buffer | undefined;
+      let plaintext: Buffer | undefined;
+      try {
+        const ciphertext = decodeField(fields.ciphertext);
+        const nonce = decodeField(fields.nonce, GCM_NONCE_BYTES);
+        const tag = decodeField(fields.tag, GCM_TAG_BYTES);
+        aesKey = crypto.privateDecrypt({ key: key.key, ...OAEP }, decodeField(fields.encrypted_aes_key));
+        if (aesKey.length !== AES_KEY_BYTES) throw new Error('bad key');
+        const decipher = crypto.createDecipheriv('aes-256-gcm', aesKey, nonce);
+        decipher.setAuthTag(tag);
+        plaintext = decipher.update(ciphertext);
+        decipher.final();
+        return new BufferSecret(plaintext);
+      } catch {
+        plaintext?.fill(0);
+        throw codedError('NOMYO_DECRYPT_FAILED', 'decryption failed');
+      } finally {
+        aesKey?.fill(0);
+      }
+    },
+    memoryFacts: (): MemoryFacts => ({
+      nativeAddon: false,
+      lockWorks: false,
+      dumpExclusionWorks: false,
+      lockedBytes: 0,
+      unlockedBytes: 0,
+      lockLimitBytes: null,
+      privateKeysInSecureHeap: false,
+      fallbackReason,
+    }),
+    versions: () => ({ openssl: process.versions.openssl ?? 'unknown', libsodium: 'not used' }),
+  };
+}
