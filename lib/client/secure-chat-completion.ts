@@ -1,0 +1,331 @@
+// The client: an OpenAI-style chat completion whose every request and response
+// is end-to-end encrypted, and which says what it protected.
+import * as crypto from 'node:crypto';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { getBackend } from '../crypto';
+import type { CryptoBackend, Secret } from '../crypto';
+import { InvalidRequestError, SecurityError } from '../errors';
+import { ClientKeys } from '../keys/client-keys';
+import type { GenerateKeysOptions, LoadKeysOptions } from '../keys/client-keys';
+import { normalizeFingerprint } from '../keys/fingerprint';
+import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../keys/key-files';
+import { resolveLogger } from '../logging';
+import type { Logger } from '../logging';
+import { describeMemoryFacts } from '../memory-protection';
+import {
+  COMPLETION_PATH,
+  DEFAULT_BASE_URL,
+  HEADER_PAYLOAD_ID,
+  HEADER_PUBLIC_KEY,
+  HEADER_SECURITY_TIER,
+  MAX_PLAINTEXT_BYTES,
+  isSecurityTier,
+} from '../protocol/constants';
+import type { SecurityTier } from '../protocol/constants';
+import { decodePackage, encodePackage } from '../protocol/package';
+import { HttpTransport, checkUrlScheme } from '../transport/http-transport';
+import { errorFromResponse } from '../transport/status-errors';
+import { isRetryable, retryDelayMs, sleep } from './retry';
+import { ServerKeyCache } from './server-key';
+import type {
+  ChatCompletion,
+  ChatCompletionCreateParams,
+  RequestMemoryProtection,
+  RequestOptions,
+  ResponseMetadata,
+} from './types';
+
+export interface SecureChatCompletionOptions {
+  /** Default 'https://api.nomyo.ai:12435'. */
+  baseUrl?: string;
+  apiKey?: string;
+  /** Permit http:// URLs (local development only). */
+  allowHttp?: boolean;
+  /** Keep plaintext and AES keys in locked native memory (default true). */
+  secureMemory?: boolean;
+  /** Load the key pair from this folder if it holds one; otherwise generate it and save it there. */
+  keyDir?: string;
+  keyPassword?: string;
+  /** Pin the server key: 'sha256:<hex of its SPKI DER>'. */
+  serverKeyFingerprint?: string;
+  /** Milliseconds per attempt (default 120000). */
+  timeout?: number;
+  /** Further attempts after connection errors, 429 and 503 (default 2). */
+  maxRetries?: number;
+  logger?: Logger;
+  /** Extra trusted CA certificate(s), PEM, for HTTPS. */
+  ca?: string | Buffer;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_MAX_RETRIES = 2;
+/** A 10 MiB plaintext is about 14 MiB of base64; leave room for the envelope. */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const CLIENT_FIELDS = ['security_tier', 'api_key', 'base_url'] as const;
+
+export class SecureChatCompletion {
+  readonly chat: { completions: { create: SecureChatCompletion['create'] } };
+  /** Alias of create(), as in the Python client. */
+  readonly acreate: SecureChatCompletion['create'];
+
+  readonly #backend: CryptoBackend;
+  readonly #logger: Logger;
+  readonly #transport: HttpTransport;
+  readonly #keys: ClientKeys;
+  readonly #serverKeys: ServerKeyCache;
+  readonly #baseUrl: string;
+  readonly #apiKey: string | undefined;
+  readonly #allowHttp: boolean;
+  readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+  readonly #keyDir: string | undefined;
+  readonly #keyPassword: string | undefined;
+  #keyDirReady: Promise<void> | undefined;
+
+  constructor(options: SecureChatCompletionOptions = {}) {
+    this.#backend = getBackend({ secureMemory: options.secureMemory ?? true });
+    this.#logger = resolveLogger(options.logger);
+    this.#baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+    this.#allowHttp = options.allowHttp ?? false;
+    checkUrlScheme(parseBaseUrl(this.#baseUrl), this.#allowHttp);
+    this.#apiKey = options.apiKey;
+    this.#timeoutMs = positiveOr(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+    this.#maxRetries = nonNegativeIntegerOr(options.maxRetries, DEFAULT_MAX_RETRIES, 'maxRetries');
+    this.#keyDir = options.keyDir;
+    this.#keyPassword = options.keyPassword;
+    const pin = options.serverKeyFingerprint !== undefined ? normalizeFingerprint(options.serverKeyFingerprint) : undefined;
+    this.#transport = new HttpTransport({
+      allowHttp: this.#allowHttp,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    });
+    this.#keys = new ClientKeys(this.#backend, this.#logger);
+    this.#serverKeys = new ServerKeyCache(this.#backend, this.#transport, this.#logger, pin);
+    this.acreate = this.create.bind(this);
+    this.chat = { completions: { create: this.create.bind(this) } };
+    const protection = describeMemoryFacts(this.#backend.memoryFacts());
+    this.#logger.debug(`client ready: backend ${this.#backend.kind}, memory protection ${protection.method}`);
+  }
+
+  /** Sends one encrypted chat completion and returns the decrypted answer. */
+  async create(params: ChatCompletionCreateParams, options: RequestOptions = {}): Promise<ChatCompletion> {
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+      throw new InvalidRequestError('create() takes an object of chat-completion parameters');
+    }
+    const tier = params.security_tier;
+    if (tier !== undefined && !isSecurityTier(tier)) {
+      throw new InvalidRequestError("security_tier must be 'standard', 'high' or 'maximum'", undefined, undefined, 'NOMYO_BAD_TIER');
+    }
+    const baseUrl = params.base_url ?? this.#baseUrl;
+    checkUrlScheme(parseBaseUrl(baseUrl), this.#allowHttp);
+    const apiKey = params.api_key ?? this.#apiKey;
+    const timeoutMs = positiveOr(options.timeout, this.#timeoutMs, 'timeout');
+
+    // Client fields travel in headers; the rest is the encrypted request. The
+    // copy is shallow: no string of the caller's is duplicated.
+    const request: Record<string, unknown> = { ...params };
+    for (const field of CLIENT_FIELDS) delete request[field];
+
+    const plaintext = this.#backend.serializeJson(request, MAX_PLAINTEXT_BYTES);
+    try {
+      this.#logger.debug(`request serialized: ${plaintext.byteLength} bytes, ${plaintext.locked ? 'locked' : 'not locked'}`);
+      return await this.#send(plaintext, { baseUrl, apiKey, tier, timeoutMs, signal: options.signal });
+    } finally {
+      plaintext.dispose();
+    }
+  }
+
+  async #send(
+    plaintext: Secret,
+    ctx: { baseUrl: string; apiKey: string | undefined; tier: SecurityTier | undefined; timeoutMs: number; signal: AbortSignal | undefined },
+  ): Promise<ChatCompletion> {
+    const keys = await this.#clientKeys();
+    let refreshedServerKey = false;
+    for (let attempt = 0; ; attempt++) {
+      const serverKey = await this.#serverKeys.get(ctx.baseUrl, ctx.timeoutMs, ctx.signal);
+      // Every attempt is sealed afresh: new payload id, AES key and nonce.
+      const payloadId = crypto.randomUUID();
+      const fields = await this.#backend.seal(plaintext, serverKey.key);
+      const headers: Record<string, string> = {
+        'content-type': 'application/octet-stream',
+        accept: 'application/json',
+        [HEADER_PAYLOAD_ID]: payloadId,
+        [HEADER_PUBLIC_KEY]: encodeURIComponent(keys.publicKeyPem),
+      };
+      if (ctx.apiKey !== undefined) headers.authorization = `Bearer ${ctx.apiKey}`;
+      if (ctx.tier !== undefined) headers[HEADER_SECURITY_TIER] = ctx.tier;
+      this.#logger.debug(
+        `sending ${payloadId}: attempt ${attempt + 1}, tier ${ctx.tier ?? 'default'}, ${plaintext.byteLength} plaintext bytes`,
+      );
+
+      let response;
+      try {
+        response = await this.#transport.request({
+          method: 'POST',
+          url: new URL(COMPLETION_PATH, ctx.baseUrl),
+          headers,
+          body: encodePackage(fields),
+          timeoutMs: ctx.timeoutMs,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        });
+      } catch (error) {
+        await this.#beforeRetry(attempt, error, payloadId, ctx.signal);
+        continue;
+      }
+
+      if (response.status === 200) {
+        return this.#openResponse(response.body, payloadId, keys.privateKey, ctx.tier, plaintext);
+      }
+      const error = errorFromResponse(response.status, response.headers, response.body);
+      if (response.status === 400 && !refreshedServerKey && !this.#serverKeys.pinned && mentionsDecrypt(error.details)) {
+        // The server could not open our package: its key may have rotated.
+        this.#logger.info(`server could not decrypt ${payloadId}; fetching its key again and retrying once`);
+        refreshedServerKey = true;
+        this.#serverKeys.invalidate(ctx.baseUrl);
+        attempt--;
+        continue;
+      }
+      await this.#beforeRetry(attempt, error, payloadId, ctx.signal);
+    }
+  }
+
+  async #beforeRetry(attempt: number, error: unknown, payloadId: string, signal: AbortSignal | undefined): Promise<void> {
+    if (!isRetryable(error) || attempt >= this.#maxRetries) throw error;
+    const delay = retryDelayMs(attempt, error);
+    this.#logger.info(`${payloadId} failed (${(error as Error).name}); retrying in ${Math.round(delay)} ms`);
+    await sleep(delay, signal);
+  }
+
+  async #openResponse(
+    body: Buffer,
+    payloadId: string,
+    privateKey: Parameters<CryptoBackend['open']>[1],
+    tier: SecurityTier | undefined,
+    requestPlaintext: Secret,
+  ): Promise<ChatCompletion> {
+    const pkg = decodePackage(body);
+    if (pkg.payloadId !== undefined && pkg.payloadId !== payloadId) {
+      throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
+    }
+    const secret = await this.#backend.open(pkg.fields, privateKey);
+    const protection = this.#protectionFor(requestPlaintext, secret);
+    const plaintextBytes = secret.byteLength;
+    let completion: unknown;
+    try {
+      completion = this.#backend.parseJson(secret);
+    } catch {
+      throw new SecurityError('the decrypted response is not valid JSON', 'NOMYO_BAD_RESPONSE');
+    } finally {
+      secret.dispose();
+    }
+    if (typeof completion !== 'object' || completion === null || Array.isArray(completion)) {
+      throw new SecurityError('the decrypted response is not a JSON object', 'NOMYO_BAD_RESPONSE');
+    }
+    const result = completion as ChatCompletion;
+    const serverMetadata =
+      typeof result._metadata === 'object' && result._metadata !== null ? (result._metadata as Record<string, unknown>) : {};
+    const metadata: ResponseMetadata = {
+      ...serverMetadata,
+      payload_id: payloadId,
+      ...(pkg.processedAt !== undefined ? { processed_at: pkg.processedAt } : {}),
+      is_encrypted: true,
+      encryption_algorithm: pkg.algorithm,
+      security_tier: tier ?? null,
+      memory_protection: protection,
+    };
+    result._metadata = metadata;
+    this.#logger.debug(`response for ${payloadId} decrypted: ${plaintextBytes} bytes`);
+    return result;
+  }
+
+  #protectionFor(request: Secret, response: Secret): RequestMemoryProtection {
+    const facts = this.#backend.memoryFacts();
+    const info = describeMemoryFacts(facts);
+    return {
+      native_addon: facts.nativeAddon,
+      method: info.method,
+      request_plaintext_locked: request.locked,
+      response_plaintext_locked: response.locked,
+      core_dump_excluded: request.dumpExcluded && response.dumpExcluded,
+      plaintext_wiped: facts.nativeAddon,
+      returned_object: 'caller-owned',
+    };
+  }
+
+  async #clientKeys(): ReturnType<ClientKeys['get']> {
+    if (this.#keyDir !== undefined) {
+      this.#keyDirReady ??= this.#useKeyDir(this.#keyDir).catch((error: unknown) => {
+        this.#keyDirReady = undefined;
+        throw error;
+      });
+      await this.#keyDirReady;
+    }
+    return this.#keys.get();
+  }
+
+  async #useKeyDir(dir: string): Promise<void> {
+    const privatePath = path.join(dir, PRIVATE_KEY_FILE);
+    const publicPath = path.join(dir, PUBLIC_KEY_FILE);
+    if (existsSync(privatePath)) {
+      await this.#keys.load(privatePath, existsSync(publicPath) ? publicPath : undefined, {
+        ...(this.#keyPassword !== undefined ? { password: this.#keyPassword } : {}),
+      });
+    } else {
+      await this.#keys.generate({
+        saveToFile: true,
+        keyDir: dir,
+        ...(this.#keyPassword !== undefined ? { password: this.#keyPassword } : {}),
+      });
+    }
+  }
+
+  /** Generates a new RSA-4096 key pair for this client, optionally saving it. */
+  async generateKeys(options: GenerateKeysOptions = {}): Promise<void> {
+    await this.#keys.generate(options);
+  }
+
+  /** Loads the client's key pair from PEM files (PKCS#8 or traditional, with or without password). */
+  async loadKeys(privateKeyPath: string, publicKeyPath?: string, options: LoadKeysOptions = {}): Promise<void> {
+    await this.#keys.load(privateKeyPath, publicKeyPath, options);
+  }
+
+  /** The server key's fingerprint, 'sha256:…', to pin with serverKeyFingerprint. */
+  async serverKeyFingerprint(): Promise<string> {
+    return (await this.#serverKeys.get(this.#baseUrl, this.#timeoutMs)).fingerprint;
+  }
+
+  /** Wipes the client's private key and closes kept-alive connections. */
+  close(): void {
+    this.#keys.dispose();
+    this.#transport.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function parseBaseUrl(baseUrl: string): URL {
+  try {
+    return new URL(baseUrl);
+  } catch {
+    throw new InvalidRequestError('baseUrl is not a valid URL', undefined, undefined, 'NOMYO_BAD_URL');
+  }
+}
+
+function mentionsDecrypt(detail: unknown): boolean {
+  return typeof detail === 'string' && /decrypt/i.test(detail);
+}
+
+function positiveOr(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidRequestError(`${name} must be a positive number of milliseconds`);
+  return value;
+}
+
+function nonNegativeIntegerOr(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) throw new InvalidRequestError(`${name} must be a non-negative integer`);
+  return value;
+}
