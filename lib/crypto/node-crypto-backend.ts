@@ -3,6 +3,7 @@
 // may hold copies), never locked, never excluded from dumps. It says so.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import type { webcrypto } from 'node:crypto';
 import { NomyoError } from '../errors';
 import type { CryptoBackend, MemoryFacts, PrivateKeyHandle, PublicKeyHandle, SealedFields, Secret } from './backend';
 import { toNomyoError } from './error-mapping';
@@ -49,10 +50,31 @@ function bytesOf(secret: Secret): Buffer {
   return secret.bytes;
 }
 
+const RSA_OAEP = { name: 'RSA-OAEP', hash: 'SHA-256' } as const;
+
+// WebCrypto runs RSA and AES on the libuv threadpool, where the KeyObject
+// one-shot functions would block the event loop.
+async function toOaepKey(key: crypto.KeyObject): Promise<webcrypto.CryptoKey> {
+  if (key.type === 'public') {
+    return crypto.subtle.importKey('spki', key.export({ type: 'spki', format: 'der' }), RSA_OAEP, false, ['encrypt']);
+  }
+  const der = key.export({ type: 'pkcs8', format: 'der' });
+  try {
+    return await crypto.subtle.importKey('pkcs8', der, RSA_OAEP, false, ['decrypt']);
+  } finally {
+    der.fill(0);
+  }
+}
+
 class KeyObjectPrivateKey implements PrivateKeyHandle {
   #key: crypto.KeyObject | null;
+  #oaepKey: Promise<webcrypto.CryptoKey> | undefined;
   constructor(key: crypto.KeyObject) {
     this.#key = key;
+  }
+  get oaepKey(): Promise<webcrypto.CryptoKey> {
+    this.#oaepKey ??= toOaepKey(this.key);
+    return this.#oaepKey;
   }
   get key(): crypto.KeyObject {
     if (!this.#key) throw new NomyoError('the private key was disposed', 'NOMYO_DISPOSED');
@@ -75,13 +97,19 @@ class KeyObjectPrivateKey implements PrivateKeyHandle {
   }
   dispose(): void {
     this.#key = null;
+    this.#oaepKey = undefined;
   }
 }
 
 class KeyObjectPublicKey implements PublicKeyHandle {
   readonly pem: string;
+  #oaepKey: Promise<webcrypto.CryptoKey> | undefined;
   constructor(readonly key: crypto.KeyObject) {
     this.pem = key.export({ type: 'spki', format: 'pem' }).toString();
+  }
+  get oaepKey(): Promise<webcrypto.CryptoKey> {
+    this.#oaepKey ??= toOaepKey(this.key);
+    return this.#oaepKey;
   }
   get bits(): number {
     return this.key.asymmetricKeyDetails?.modulusLength ?? 0;
@@ -94,8 +122,6 @@ function checkUsableRsa(key: crypto.KeyObject): void {
     throw codedError('NOMYO_KEY_TOO_SMALL', 'RSA keys under 2048 bits are refused');
   }
 }
-
-const OAEP = { padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } as const;
 
 function decodeField(value: unknown, expectedLength?: number): Buffer {
   if (typeof value !== 'string' || !STRICT_BASE64.test(value)) throw new Error('bad field');
@@ -134,7 +160,15 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
     },
     secretToString: (secret) => bytesOf(secret).toString('utf8'),
     readSecretFile: (path, maxBytes) => {
-      const fd = fs.openSync(path, 'r');
+      let fd: number;
+      try {
+        // O_NONBLOCK: a FIFO at the path must not hang the caller before the check below.
+        fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      } catch (error) {
+        throw Object.assign(new NomyoError('cannot open the file', 'NOMYO_IO'), {
+          errno: (error as NodeJS.ErrnoException).errno,
+        });
+      }
       try {
         const stat = fs.fstatSync(fd);
         if (!stat.isFile()) throw new NomyoError('not a regular file', 'NOMYO_IO');
@@ -195,15 +229,19 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       const aesKey = crypto.randomBytes(AES_KEY_BYTES);
       try {
         const nonce = crypto.randomBytes(GCM_NONCE_BYTES);
-        const cipher = crypto.createCipheriv('aes-256-gcm', aesKey, nonce);
-        const ciphertext = Buffer.concat([cipher.update(bytesOf(plaintext)), cipher.final()]);
-        const wrapped = crypto.publicEncrypt({ key: recipient.key, ...OAEP }, aesKey);
+        const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['encrypt']);
+        const sealed = Buffer.from(
+          await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, tagLength: 128 }, gcmKey, bytesOf(plaintext)),
+        );
+        const wrapped = Buffer.from(await crypto.subtle.encrypt(RSA_OAEP, await recipient.oaepKey, aesKey));
         return {
-          ciphertext: ciphertext.toString('base64'),
+          ciphertext: sealed.subarray(0, sealed.length - GCM_TAG_BYTES).toString('base64'),
           nonce: nonce.toString('base64'),
-          tag: cipher.getAuthTag().toString('base64'),
+          tag: sealed.subarray(sealed.length - GCM_TAG_BYTES).toString('base64'),
           encrypted_aes_key: wrapped.toString('base64'),
         };
+      } catch {
+        throw codedError('NOMYO_ENCRYPT_FAILED', 'encryption failed');
       } finally {
         aesKey.fill(0);
       }
@@ -211,20 +249,21 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
     open: async (fields, key) => {
       if (!(key instanceof KeyObjectPrivateKey)) throw new NomyoError('the key belongs to another backend');
       let aesKey: Buffer | undefined;
-      let plaintext: Buffer | undefined;
       try {
         const ciphertext = decodeField(fields.ciphertext);
         const nonce = decodeField(fields.nonce, GCM_NONCE_BYTES);
         const tag = decodeField(fields.tag, GCM_TAG_BYTES);
-        aesKey = crypto.privateDecrypt({ key: key.key, ...OAEP }, decodeField(fields.encrypted_aes_key));
+        aesKey = Buffer.from(await crypto.subtle.decrypt(RSA_OAEP, await key.oaepKey, decodeField(fields.encrypted_aes_key)));
         if (aesKey.length !== AES_KEY_BYTES) throw new Error('bad key');
-        const decipher = crypto.createDecipheriv('aes-256-gcm', aesKey, nonce);
-        decipher.setAuthTag(tag);
-        plaintext = decipher.update(ciphertext);
-        decipher.final();
-        return new BufferSecret(plaintext);
+        const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['decrypt']);
+        // WebCrypto verifies the tag before it returns any plaintext.
+        const plaintext = await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv: nonce, tagLength: 128 },
+          gcmKey,
+          Buffer.concat([ciphertext, tag]),
+        );
+        return new BufferSecret(Buffer.from(plaintext));
       } catch {
-        plaintext?.fill(0);
         throw codedError('NOMYO_DECRYPT_FAILED', 'decryption failed');
       } finally {
         aesKey?.fill(0);

@@ -23,6 +23,14 @@ export interface ClientKeyPair {
   publicKeyPem: string;
 }
 
+function samePublicKey(a: string, b: string): boolean {
+  try {
+    return publicKeyFingerprint(a) === publicKeyFingerprint(b);
+  } catch {
+    return false; // an unreadable public key file matches nothing
+  }
+}
+
 export class ClientKeys {
   #current: ClientKeyPair | undefined;
   #pending: Promise<ClientKeyPair> | undefined;
@@ -83,13 +91,7 @@ export class ClientKeys {
     const publicKeyPem = privateKey.publicKeyPem();
     if (publicKeyPath !== undefined) {
       const stated = readPublicKeyFile(publicKeyPath);
-      let matches = false;
-      try {
-        matches = publicKeyFingerprint(stated) === publicKeyFingerprint(publicKeyPem);
-      } catch {
-        matches = false;
-      }
-      if (!matches) {
+      if (!samePublicKey(stated, publicKeyPem)) {
         privateKey.dispose();
         throw new KeyError(`${publicKeyPath} is not the public half of ${privateKeyPath}`, 'NOMYO_KEY_MISMATCH');
       }

@@ -120,12 +120,13 @@ Napi::Value SecureBuffer::ReadFile(const Napi::CallbackInfo& info) {
   }
   std::string path = info[0].As<Napi::String>();
   size_t max_bytes = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
-  FileDescriptor file{open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
+  FileDescriptor file{open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
   if (file.fd < 0) {
     Napi::Error error = MakeError(env, code::kIo, "cannot open the file");
     error.Set("errno", Napi::Number::New(env, errno));
     throw error;
   }
+  // O_NONBLOCK: a FIFO at the path must not hang the caller before the check below.
   // The mode comes from the descriptor that is read, not from a second lookup of
   // the path that could name another file by then.
   struct stat st;
