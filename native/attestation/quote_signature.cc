@@ -1,9 +1,7 @@
 #include "quote_signature.h"
 
-#include <openssl/crypto.h>
 #include <openssl/rsa.h>
 
-#include <climits>
 #include <vector>
 
 #include "aik_key.h"
