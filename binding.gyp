@@ -8,6 +8,7 @@
         "native/crypto/hybrid.cc",
         "native/crypto/hybrid_bindings.cc",
         "native/json/json_reader.cc",
+        "native/json/json_scan.cc",
         "native/json/json_writer.cc",
         "native/keys/key_objects.cc",
         "native/keys/rsa_key.cc",

@@ -21,6 +21,7 @@ constexpr const char* kJsonInvalid = "NOMYO_JSON_INVALID";
 constexpr const char* kNotSerializable = "NOMYO_NOT_SERIALIZABLE";
 constexpr const char* kIo = "NOMYO_IO";
 constexpr const char* kOutOfMemory = "NOMYO_OUT_OF_MEMORY";
+constexpr const char* kNoExternalBuffers = "NOMYO_NO_EXTERNAL_BUFFERS";
 }  // namespace code
 
 // A failure raised off the JS thread, carried to it as code + message.

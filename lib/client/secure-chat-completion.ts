@@ -27,6 +27,7 @@ import { decodePackage, encodePackage } from '../protocol/package';
 import { HttpTransport, checkUrlScheme } from '../transport/http-transport';
 import { errorFromResponse } from '../transport/status-errors';
 import { isRetryable, retryDelayMs, sleep } from './retry';
+import { SecureResponse } from './secure-response';
 import { ServerKeyCache } from './server-key';
 import type {
   ChatCompletion,
@@ -56,6 +57,13 @@ export interface SecureChatCompletionOptions {
   logger?: Logger;
   /** Extra trusted CA certificate(s), PEM, for HTTPS. */
   ca?: string | Buffer;
+}
+
+/** A decrypted response still in secret memory, and how to describe it. */
+interface OpenedResponse {
+  secret: Secret;
+  /** The client's _metadata, merged over what the server put there. */
+  metadata(fromServer: unknown): ResponseMetadata;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -108,8 +116,44 @@ export class SecureChatCompletion {
     this.#logger.debug(`client ready: backend ${this.#backend.kind}, memory protection ${protection.method}`);
   }
 
-  /** Sends one encrypted chat completion and returns the decrypted answer. */
+  /** Sends one encrypted chat completion and returns the decrypted answer as a plain object. */
   async create(params: ChatCompletionCreateParams, options: RequestOptions = {}): Promise<ChatCompletion> {
+    const opened = await this.#exchange(params, options);
+    let completion: unknown;
+    try {
+      completion = this.#backend.parseJson(opened.secret);
+    } catch {
+      throw new SecurityError('the decrypted response is not valid JSON', 'NOMYO_BAD_RESPONSE');
+    } finally {
+      opened.secret.dispose();
+    }
+    if (typeof completion !== 'object' || completion === null || Array.isArray(completion)) {
+      throw new SecurityError('the decrypted response is not a JSON object', 'NOMYO_BAD_RESPONSE');
+    }
+    const result = completion as ChatCompletion;
+    result._metadata = opened.metadata(result._metadata);
+    return result;
+  }
+
+  /**
+   * Like create(), but the decrypted response stays in locked memory: read the
+   * message content through the returned SecureResponse, then dispose() it.
+   */
+  async createSecure(params: ChatCompletionCreateParams, options: RequestOptions = {}): Promise<SecureResponse> {
+    const opened = await this.#exchange(params, options);
+    try {
+      if (this.#backend.jsonTypeAt(opened.secret, []) !== 'object') {
+        throw new SecurityError('the decrypted response is not a JSON object', 'NOMYO_BAD_RESPONSE');
+      }
+      const metadata = opened.metadata(this.#backend.parseJsonAt(opened.secret, ['_metadata']));
+      return new SecureResponse(this.#backend, opened.secret, metadata);
+    } catch (error) {
+      opened.secret.dispose();
+      throw error;
+    }
+  }
+
+  async #exchange(params: ChatCompletionCreateParams, options: RequestOptions): Promise<OpenedResponse> {
     if (typeof params !== 'object' || params === null || Array.isArray(params)) {
       throw new InvalidRequestError('create() takes an object of chat-completion parameters');
     }
@@ -139,7 +183,7 @@ export class SecureChatCompletion {
   async #send(
     plaintext: Secret,
     ctx: { baseUrl: string; apiKey: string | undefined; tier: SecurityTier | undefined; timeoutMs: number; signal: AbortSignal | undefined },
-  ): Promise<ChatCompletion> {
+  ): Promise<OpenedResponse> {
     const keys = await this.#clientKeys();
     let refreshedServerKey = false;
     for (let attempt = 0; ; attempt++) {
@@ -203,40 +247,28 @@ export class SecureChatCompletion {
     privateKey: Parameters<CryptoBackend['open']>[1],
     tier: SecurityTier | undefined,
     requestPlaintext: Secret,
-  ): Promise<ChatCompletion> {
+  ): Promise<OpenedResponse> {
     const pkg = decodePackage(body);
     if (pkg.payloadId !== undefined && pkg.payloadId !== payloadId) {
       throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
     }
     const secret = await this.#backend.open(pkg.fields, privateKey);
     const protection = this.#protectionFor(requestPlaintext, secret);
-    const plaintextBytes = secret.byteLength;
-    let completion: unknown;
-    try {
-      completion = this.#backend.parseJson(secret);
-    } catch {
-      throw new SecurityError('the decrypted response is not valid JSON', 'NOMYO_BAD_RESPONSE');
-    } finally {
-      secret.dispose();
-    }
-    if (typeof completion !== 'object' || completion === null || Array.isArray(completion)) {
-      throw new SecurityError('the decrypted response is not a JSON object', 'NOMYO_BAD_RESPONSE');
-    }
-    const result = completion as ChatCompletion;
-    const serverMetadata =
-      typeof result._metadata === 'object' && result._metadata !== null ? (result._metadata as Record<string, unknown>) : {};
-    const metadata: ResponseMetadata = {
-      ...serverMetadata,
-      payload_id: payloadId,
-      ...(pkg.processedAt !== undefined ? { processed_at: pkg.processedAt } : {}),
-      is_encrypted: true,
-      encryption_algorithm: pkg.algorithm,
-      security_tier: tier ?? null,
-      memory_protection: protection,
+    this.#logger.debug(`response for ${payloadId} decrypted: ${secret.byteLength} bytes`);
+    return {
+      secret,
+      metadata: (fromServer: unknown): ResponseMetadata => ({
+        ...(typeof fromServer === 'object' && fromServer !== null && !Array.isArray(fromServer)
+          ? (fromServer as Record<string, unknown>)
+          : {}),
+        payload_id: payloadId,
+        ...(pkg.processedAt !== undefined ? { processed_at: pkg.processedAt } : {}),
+        is_encrypted: true,
+        encryption_algorithm: pkg.algorithm,
+        security_tier: tier ?? null,
+        memory_protection: protection,
+      }),
     };
-    result._metadata = metadata;
-    this.#logger.debug(`response for ${payloadId} decrypted: ${plaintextBytes} bytes`);
-    return result;
   }
 
   #protectionFor(request: Secret, response: Secret): RequestMemoryProtection {

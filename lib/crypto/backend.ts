@@ -1,8 +1,8 @@
 // What the client and the reference server need from cryptography, whichever
 // implementation serves it: the native addon, or node:crypto when it is absent.
-import type { SealedFields } from '../native/binding';
+import type { JsonPath, JsonType, SealedFields } from '../native/binding';
 
-export type { SealedFields };
+export type { JsonPath, JsonType, SealedFields };
 
 /** Opaque secret bytes. With the native backend they live in locked memory. */
 export interface Secret {
@@ -53,6 +53,17 @@ export interface CryptoBackend {
   /** JSON.stringify's result, in secret memory; NOMYO_TOO_LARGE past `limit` bytes. */
   serializeJson(value: unknown, limit: number): Secret;
   parseJson(secret: Secret): unknown;
+  /** The value at `path` of the JSON in `secret`, as JS; undefined when absent. */
+  parseJsonAt(secret: Secret, path: JsonPath): unknown;
+  jsonTypeAt(secret: Secret, path: JsonPath): JsonType | undefined;
+  /** The unescaped string at `path`, as a new secret; null when absent or not a string. */
+  extractString(secret: Secret, path: JsonPath): Secret | null;
+  /** The JSON text of the value at `path`, as a new secret; null when absent. */
+  extractJson(secret: Secret, path: JsonPath): Secret | null;
+  /** A Buffer over the secret's own memory (zeros after dispose); NOMYO_NO_EXTERNAL_BUFFERS where refused. */
+  secretView(secret: Secret): Buffer;
+  /** Copies the secret into `target`; returns the byte count. */
+  copySecretTo(secret: Secret, target: Uint8Array): number;
   /** An explicit copy into a JS string, for the caller who asks for one. */
   secretToString(secret: Secret): string;
   /** Reads a file into secret memory; `mode` is from the opened descriptor. */

@@ -5,7 +5,16 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { webcrypto } from 'node:crypto';
 import { NomyoError } from '../errors';
-import type { CryptoBackend, MemoryFacts, PrivateKeyHandle, PublicKeyHandle, SealedFields, Secret } from './backend';
+import type {
+  CryptoBackend,
+  JsonPath,
+  JsonType,
+  MemoryFacts,
+  PrivateKeyHandle,
+  PublicKeyHandle,
+  SealedFields,
+  Secret,
+} from './backend';
 import { toNomyoError } from './error-mapping';
 
 const AES_KEY_BYTES = 32;
@@ -43,6 +52,30 @@ class BufferSecret implements Secret {
     this.#bytes?.fill(0);
     this.#bytes = null;
   }
+}
+
+function valueAt(root: unknown, path: JsonPath): unknown {
+  let value = root;
+  for (const step of path) {
+    if (typeof step === 'number') {
+      if (!Array.isArray(value) || step >= value.length) return undefined;
+      value = value[step] as unknown;
+    } else {
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, step)) {
+        return undefined;
+      }
+      value = (value as Record<string, unknown>)[step];
+    }
+  }
+  return value;
+}
+
+function jsonTypeOf(value: unknown): JsonType | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  const type = typeof value;
+  return type === 'object' || type === 'string' || type === 'number' || type === 'boolean' ? type : undefined;
 }
 
 function bytesOf(secret: Secret): Buffer {
@@ -131,6 +164,21 @@ function decodeField(value: unknown, expectedLength?: number): Buffer {
 }
 
 export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
+  const parseJson = (secret: Secret): unknown => {
+    try {
+      return JSON.parse(bytesOf(secret).toString('utf8')) as unknown;
+    } catch {
+      // V8's message quotes the text it failed on: never pass it on.
+      throw new NomyoError('invalid JSON', 'NOMYO_JSON_INVALID');
+    }
+  };
+  const tryValueAt = (secret: Secret, path: JsonPath): unknown => {
+    try {
+      return valueAt(parseJson(secret), path);
+    } catch {
+      return undefined;
+    }
+  };
   return {
     kind: 'node-crypto',
     secretFromString: (text) => new BufferSecret(Buffer.from(text, 'utf8')),
@@ -150,13 +198,25 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       }
       return new BufferSecret(bytes);
     },
-    parseJson: (secret) => {
-      try {
-        return JSON.parse(bytesOf(secret).toString('utf8')) as unknown;
-      } catch {
-        // V8's message quotes the text it failed on: never pass it on.
-        throw new NomyoError('invalid JSON', 'NOMYO_JSON_INVALID');
+    parseJson,
+    parseJsonAt: (secret, path) => tryValueAt(secret, path),
+    jsonTypeAt: (secret, path) => jsonTypeOf(tryValueAt(secret, path)),
+    extractString: (secret, path) => {
+      const value = tryValueAt(secret, path);
+      return typeof value === 'string' ? new BufferSecret(Buffer.from(value, 'utf8')) : null;
+    },
+    extractJson: (secret, path) => {
+      const value = tryValueAt(secret, path);
+      return value === undefined ? null : new BufferSecret(Buffer.from(JSON.stringify(value), 'utf8'));
+    },
+    secretView: (secret) => bytesOf(secret),
+    copySecretTo: (secret, target) => {
+      const bytes = bytesOf(secret);
+      if (target.byteLength < bytes.length) {
+        throw new NomyoError('the target is smaller than the secret', 'NOMYO_TOO_LARGE');
       }
+      target.set(bytes);
+      return bytes.length;
     },
     secretToString: (secret) => bytesOf(secret).toString('utf8'),
     readSecretFile: (path, maxBytes) => {

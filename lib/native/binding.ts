@@ -13,7 +13,20 @@ export interface NativeSecureBuffer {
   parseJson(): unknown;
   writeToFd(fd: number): void;
   equals(other: NativeSecureBuffer): boolean;
+  /** The unescaped string at `path` of the JSON held here, in a new SecureBuffer; null if absent or not a string. */
+  extractString(path: JsonPath): NativeSecureBuffer | null;
+  /** The JSON text of the value at `path`, in a new SecureBuffer; null if absent. */
+  extractJson(path: JsonPath): NativeSecureBuffer | null;
+  /** The value at `path` as JS; undefined if absent. */
+  parseJsonAt(path: JsonPath): unknown;
+  jsonTypeAt(path: JsonPath): JsonType | undefined;
+  /** A Buffer over this secret's locked memory; zeros once disposed. Throws NOMYO_NO_EXTERNAL_BUFFERS where the runtime forbids it. */
+  view(): Buffer;
+  copyTo(target: Uint8Array): number;
 }
+
+export type JsonPath = ReadonlyArray<string | number>;
+export type JsonType = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null';
 
 export interface NativeSecureBufferStatic {
   fromString(text: string): NativeSecureBuffer;
@@ -69,6 +82,72 @@ export interface NativeTestHooks {
   gcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): NativeSecureBuffer;
 }
 
+/** verifyQuote's input: the decoded blobs of `_metadata.tpm_attestation` and what they must say. */
+export interface NativeQuoteInput {
+  /** TPM2B_PUBLIC of the attestation key. */
+  aikPublic: Uint8Array;
+  /** TPM2B_ATTEST. */
+  quote: Uint8Array;
+  /** TPMT_SIGNATURE. */
+  signature: Uint8Array;
+  /** The qualifying data the quote must carry (16 bytes in the protocol). */
+  expectedNonce: Uint8Array;
+  pcrBank: 'sha256' | 'sha384' | 'sha512';
+  /** Ascending, distinct, 0-23. */
+  pcrIndices: number[];
+  /** One value per index, in the same order. */
+  pcrValues: Uint8Array[];
+}
+
+export type NativeCheckOutcome = 'pass' | 'fail' | 'skipped';
+
+export interface NativeQuoteFacts {
+  type: string;
+  /** UINT64 as a decimal string. */
+  clock: string;
+  resetCount: number;
+  restartCount: number;
+  safe: boolean;
+  /** UINT64 as 0x-prefixed hex. */
+  firmwareVersion: string;
+  qualifiedSigner: string;
+  extraData: string;
+  pcrSelection?: Array<{ bank: string; pcrs: number[] }>;
+  pcrDigest?: string;
+}
+
+export interface NativeAikFacts {
+  fingerprint: string;
+  type?: string;
+  scheme?: string;
+  hash?: string;
+  curve?: string;
+  bits?: number;
+  attributes?: string[];
+}
+
+export interface NativeQuoteVerdict {
+  verified: boolean;
+  failure?: string;
+  /** Set when libtss2-mu could not be loaded; every check is then skipped. */
+  tss2Unavailable?: true;
+  checks: Record<string, NativeCheckOutcome>;
+  problems: Record<string, string>;
+  quote?: NativeQuoteFacts;
+  aik?: NativeAikFacts;
+  signature?: { algorithm: string; hash: string };
+}
+
+export interface NativeTss2Availability {
+  available: boolean;
+  reason?: string;
+}
+
+export interface NativeAttestationTestHooks {
+  /** One load attempt from another soname; never changes the library verifyQuote uses. */
+  tss2TryLoad(soname: string): NativeTss2Availability;
+}
+
 export interface NativeBinding {
   SecureBuffer: NativeSecureBufferStatic;
   PrivateKey: NativePrivateKeyStatic;
@@ -77,6 +156,12 @@ export interface NativeBinding {
   open(fields: SealedFields, key: NativePrivateKey): Promise<NativeSecureBuffer>;
   memoryFacts(): NativeMemoryFacts;
   versions(): { openssl: string; libsodium: string; napi: number };
+  /** Offline TPM2_Quote verification; throws only on wrong argument types. */
+  verifyQuote(input: NativeQuoteInput): NativeQuoteVerdict;
+  /** Whether libtss2-mu (loaded at run time) is there for verifyQuote. */
+  tss2Available(): NativeTss2Availability;
+  /** Present only in the test-hooks build. */
+  attestationTesting?: NativeAttestationTestHooks;
   /** Present only in the test-hooks build. */
   testing?: NativeTestHooks;
 }

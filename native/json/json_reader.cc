@@ -7,6 +7,7 @@
 
 #include "../errors.h"
 #include "../secure_memory/secure_writer.h"
+#include "json_scan.h"
 
 namespace nomyo {
 namespace {
@@ -171,49 +172,6 @@ class JsonReader {
     return Napi::Number::New(env_, d);
   }
 
-  static void AppendUtf8(SecureWriter& out, uint32_t cp) {
-    uint8_t b[4];
-    size_t n;
-    if (cp < 0x80) {
-      b[0] = static_cast<uint8_t>(cp);
-      n = 1;
-    } else if (cp < 0x800) {
-      b[0] = static_cast<uint8_t>(0xC0 | (cp >> 6));
-      b[1] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
-      n = 2;
-    } else if (cp < 0x10000) {
-      b[0] = static_cast<uint8_t>(0xE0 | (cp >> 12));
-      b[1] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F));
-      b[2] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
-      n = 3;
-    } else {
-      b[0] = static_cast<uint8_t>(0xF0 | (cp >> 18));
-      b[1] = static_cast<uint8_t>(0x80 | ((cp >> 12) & 0x3F));
-      b[2] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F));
-      b[3] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
-      n = 4;
-    }
-    out.append(b, n);
-  }
-
-  uint32_t ParseHex4() {
-    if (end_ - p_ < 4) Fail("bad \\u escape");
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-      uint8_t c = *p_++;
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        v |= c - 'A' + 10;
-      else
-        Fail("bad \\u escape");
-    }
-    return v;
-  }
-
   Napi::String ParseString() {
     p_++;  // opening quote
     const uint8_t* start = p_;
@@ -226,53 +184,16 @@ class JsonReader {
       return s;
     }
     // Escapes are decoded into a secure scratch region, never a plain buffer.
-    SecureWriter decoded(static_cast<size_t>(p_ - start) + 64, static_cast<size_t>(end_ - begin_));
-    decoded.append(start, static_cast<size_t>(p_ - start));
-    for (;;) {
-      if (p_ == end_) Fail("unterminated string");
-      uint8_t c = *p_;
-      if (c == '"') {
-        p_++;
-        break;
-      }
-      if (c < 0x20) Fail("control character in string");
-      if (c != '\\') {
-        const uint8_t* run = p_;
-        while (p_ < end_ && *p_ != '"' && *p_ != '\\' && *p_ >= 0x20) p_++;
-        decoded.append(run, static_cast<size_t>(p_ - run));
-        continue;
-      }
+    const uint8_t* quote = start - 1;
+    while (p_ < end_ && *p_ != '"') {
+      if (*p_ == '\\' && end_ - p_ >= 2) p_++;
       p_++;
-      if (p_ == end_) Fail("unterminated escape");
-      switch (*p_++) {
-        case '"': decoded.append('"'); break;
-        case '\\': decoded.append('\\'); break;
-        case '/': decoded.append('/'); break;
-        case 'b': decoded.append('\b'); break;
-        case 'f': decoded.append('\f'); break;
-        case 'n': decoded.append('\n'); break;
-        case 'r': decoded.append('\r'); break;
-        case 't': decoded.append('\t'); break;
-        case 'u': {
-          uint32_t cp = ParseHex4();
-          if (cp >= 0xD800 && cp <= 0xDBFF && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
-            const uint8_t* save = p_;
-            p_ += 2;
-            uint32_t low = ParseHex4();
-            if (low >= 0xDC00 && low <= 0xDFFF) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-            } else {
-              p_ = save;
-            }
-          }
-          // A lone surrogate has no UTF-8 form; it becomes U+FFFD, as V8 would make it.
-          if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
-          AppendUtf8(decoded, cp);
-          break;
-        }
-        default: Fail("bad escape");
-      }
     }
+    if (p_ == end_) Fail("unterminated string");
+    p_++;
+    JsonSpan span{static_cast<size_t>(quote - begin_), static_cast<size_t>(p_ - begin_)};
+    SecureWriter decoded(span.end - span.begin, span.end - span.begin);
+    if (!DecodeJsonString(begin_, span, decoded)) Fail("bad string");
     SharedRegion bytes = decoded.finish();
     return Napi::String::New(env_, reinterpret_cast<const char*>(bytes->data()), bytes->size());
   }

@@ -12,6 +12,7 @@
 #include "../errors.h"
 #include "../failures.h"
 #include "../json/json_reader.h"
+#include "../json/json_scan.h"
 #include "../json/json_writer.h"
 
 namespace nomyo {
@@ -24,6 +25,29 @@ struct FileDescriptor {
     if (fd >= 0) close(fd);
   }
 };
+
+std::vector<JsonPathStep> PathArgument(Napi::Value value) {
+  Napi::Env env = value.Env();
+  if (!value.IsArray())
+    throw Napi::TypeError::New(env, "path must be an array of keys and indices");
+  Napi::Array steps = value.As<Napi::Array>();
+  std::vector<JsonPathStep> path;
+  for (uint32_t i = 0; i < steps.Length(); i++) {
+    Napi::Value step = steps.Get(i);
+    if (step.IsNumber()) {
+      double index = step.As<Napi::Number>().DoubleValue();
+      if (!(index >= 0) || index != static_cast<double>(static_cast<size_t>(index))) {
+        throw Napi::TypeError::New(env, "path indices must be non-negative integers");
+      }
+      path.push_back({true, static_cast<size_t>(index), std::string()});
+    } else if (step.IsString()) {
+      path.push_back({false, 0, step.As<Napi::String>().Utf8Value()});
+    } else {
+      throw Napi::TypeError::New(env, "path steps must be strings or numbers");
+    }
+  }
+  return path;
+}
 
 }  // namespace
 
@@ -43,6 +67,12 @@ Napi::Function SecureBuffer::Define(Napi::Env env) {
                          InstanceMethod<&SecureBuffer::ParseJsonValue>("parseJson"),
                          InstanceMethod<&SecureBuffer::WriteToFd>("writeToFd"),
                          InstanceMethod<&SecureBuffer::Equals>("equals"),
+                         InstanceMethod<&SecureBuffer::ExtractString>("extractString"),
+                         InstanceMethod<&SecureBuffer::JsonTypeAt>("jsonTypeAt"),
+                         InstanceMethod<&SecureBuffer::ExtractJson>("extractJson"),
+                         InstanceMethod<&SecureBuffer::ParseJsonAt>("parseJsonAt"),
+                         InstanceMethod<&SecureBuffer::View>("view"),
+                         InstanceMethod<&SecureBuffer::CopyTo>("copyTo"),
                      });
 }
 
@@ -171,10 +201,11 @@ Napi::Value SecureBuffer::Disposed(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SecureBuffer::Dispose(const Napi::CallbackInfo& info) {
-  // An operation still running on the threadpool holds its own reference; the
-  // region is wiped and released when that ends.
+  // Wiped now even if a view or a pending operation still holds the region:
+  // dispose means the plaintext is gone, and the memory is released with the
+  // last holder.
   if (region_) {
-    if (region_.use_count() == 1) region_->wipe();
+    region_->wipe();
     region_.reset();
   }
   return info.Env().Undefined();
@@ -212,6 +243,101 @@ Napi::Value SecureBuffer::Equals(const Napi::CallbackInfo& info) {
   bool same = mine->size() == other->size() &&
               sodium_memcmp(mine->data(), other->data(), mine->size()) == 0;
   return Napi::Boolean::New(env, same);
+}
+
+// extractString(path): the unescaped string at path, in a new SecureBuffer; null
+// when the path is absent or does not name a string.
+Napi::Value SecureBuffer::ExtractString(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SharedRegion& region = Region(env);
+  std::vector<JsonPathStep> path = PathArgument(info[0]);
+  std::optional<JsonSpan> span = FindJsonValue(region->data(), region->size(), path);
+  if (!span || region->data()[span->begin] != '"') return env.Null();
+  // FindJsonValue validated the document, so decoding the string cannot fail.
+  SharedRegion text = RunOrThrow(env, [&] {
+    SecureWriter decoded(span->end - span->begin, span->end - span->begin);
+    DecodeJsonString(region->data(), *span, decoded);
+    return decoded.finish();
+  });
+  return Create(env, std::move(text));
+}
+
+// jsonTypeAt(path): 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null' for
+// the value at path, or undefined when the document is invalid or has no such value.
+Napi::Value SecureBuffer::JsonTypeAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SharedRegion& region = Region(env);
+  std::optional<JsonSpan> span =
+      FindJsonValue(region->data(), region->size(), PathArgument(info[0]));
+  if (!span) return env.Undefined();
+  switch (region->data()[span->begin]) {
+    case '{': return Napi::String::New(env, "object");
+    case '[': return Napi::String::New(env, "array");
+    case '"': return Napi::String::New(env, "string");
+    case 't':
+    case 'f': return Napi::String::New(env, "boolean");
+    case 'n': return Napi::String::New(env, "null");
+    default: return Napi::String::New(env, "number");
+  }
+}
+
+// extractJson(path): the JSON text of the value at path, in a new SecureBuffer, or null.
+Napi::Value SecureBuffer::ExtractJson(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SharedRegion& region = Region(env);
+  std::optional<JsonSpan> span =
+      FindJsonValue(region->data(), region->size(), PathArgument(info[0]));
+  if (!span) return env.Null();
+  SharedRegion json = RunOrThrow(env, [&] { return MakeRegion(span->end - span->begin); });
+  memcpy(json->data(), region->data() + span->begin, span->end - span->begin);
+  return Create(env, std::move(json));
+}
+
+// parseJsonAt(path): the value at path as JS, or undefined when absent.
+Napi::Value SecureBuffer::ParseJsonAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SharedRegion& region = Region(env);
+  std::optional<JsonSpan> span =
+      FindJsonValue(region->data(), region->size(), PathArgument(info[0]));
+  if (!span) return env.Undefined();
+  SharedRegion json = RunOrThrow(env, [&] { return MakeRegion(span->end - span->begin); });
+  memcpy(json->data(), region->data() + span->begin, span->end - span->begin);
+  return ParseJson(env, *json);
+}
+
+// view(): a Buffer over the secret's own locked memory. The memory stays mapped
+// while the Buffer lives, and reads as zeros once the SecureBuffer is disposed.
+Napi::Value SecureBuffer::View(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SharedRegion& region = Region(env);
+  auto* keep_alive = new SharedRegion(region);
+  napi_value buffer;
+  napi_status status = napi_create_external_buffer(
+      env, region->size(), region->data(),
+      [](napi_env, void*, void* hint) { delete static_cast<SharedRegion*>(hint); }, keep_alive,
+      &buffer);
+  if (status != napi_ok) {
+    delete keep_alive;
+    // Sandboxed V8 builds refuse memory they do not own; callers use copyTo().
+    throw MakeError(env, code::kNoExternalBuffers,
+                    "this runtime does not allow buffers over native memory; use copyTo()");
+  }
+  return Napi::Value(env, buffer);
+}
+
+// copyTo(target): copies the bytes into a caller-supplied Uint8Array; returns the count.
+Napi::Value SecureBuffer::CopyTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SharedRegion& region = Region(env);
+  if (info.Length() < 1 || !info[0].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "expected a Uint8Array");
+  }
+  Napi::Uint8Array target = info[0].As<Napi::Uint8Array>();
+  if (target.ByteLength() < region->size()) {
+    throw MakeError(env, code::kTooLarge, "the target is smaller than the secret");
+  }
+  memcpy(target.Data(), region->data(), region->size());
+  return Napi::Number::New(env, static_cast<double>(region->size()));
 }
 
 }  // namespace nomyo

@@ -38,6 +38,12 @@ class SecureBuffer : public Napi::ObjectWrap<SecureBuffer> {
   Napi::Value ParseJsonValue(const Napi::CallbackInfo& info);
   Napi::Value WriteToFd(const Napi::CallbackInfo& info);
   Napi::Value Equals(const Napi::CallbackInfo& info);
+  Napi::Value ExtractString(const Napi::CallbackInfo& info);
+  Napi::Value JsonTypeAt(const Napi::CallbackInfo& info);
+  Napi::Value ExtractJson(const Napi::CallbackInfo& info);
+  Napi::Value ParseJsonAt(const Napi::CallbackInfo& info);
+  Napi::Value View(const Napi::CallbackInfo& info);
+  Napi::Value CopyTo(const Napi::CallbackInfo& info);
 
   SharedRegion region_;
 };

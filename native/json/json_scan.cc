@@ -1,0 +1,364 @@
+#include "json_scan.h"
+
+#include <cstring>
+
+namespace nomyo {
+namespace {
+
+constexpr size_t kMaxDepth = 512;
+
+class Scanner {
+ public:
+  Scanner(const uint8_t* data, size_t size) : data_(data), p_(data), end_(data + size) {}
+
+  void SkipSpace() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) p_++;
+  }
+
+  bool AtEnd() const { return p_ == end_; }
+  size_t Offset() const { return static_cast<size_t>(p_ - data_); }
+
+  // Skips one value; false on a syntax error.
+  bool SkipValue(size_t depth) {
+    if (p_ == end_ || depth > kMaxDepth) return false;
+    switch (*p_) {
+      case '{': return SkipObject(depth);
+      case '[': return SkipArray(depth);
+      case '"': return SkipString();
+      case 't': return Literal("true");
+      case 'f': return Literal("false");
+      case 'n': return Literal("null");
+      default: return SkipNumber();
+    }
+  }
+
+  // Walks `path` from the value at the cursor; on success the cursor is at the
+  // target value's first byte.
+  std::optional<JsonSpan> Find(const std::vector<JsonPathStep>& path, size_t step, size_t depth) {
+    SkipSpace();
+    if (step == path.size()) {
+      size_t begin = Offset();
+      if (!SkipValue(depth)) return std::nullopt;
+      return JsonSpan{begin, Offset()};
+    }
+    const JsonPathStep& want = path[step];
+    if (p_ == end_ || depth > kMaxDepth) return std::nullopt;
+    if (want.is_index) {
+      if (*p_ != '[') return std::nullopt;
+      return FindInArray(path, step, depth);
+    }
+    if (*p_ != '{') return std::nullopt;
+    return FindInObject(path, step, depth);
+  }
+
+ private:
+  bool Literal(const char* word) {
+    size_t n = strlen(word);
+    if (static_cast<size_t>(end_ - p_) < n || memcmp(p_, word, n) != 0) return false;
+    p_ += n;
+    return true;
+  }
+
+  bool Digits() {
+    const uint8_t* start = p_;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+    return p_ != start;
+  }
+
+  bool SkipNumber() {
+    if (p_ < end_ && *p_ == '-') p_++;
+    if (p_ == end_) return false;
+    if (*p_ == '0') {
+      p_++;
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      Digits();
+    } else {
+      return false;
+    }
+    if (p_ < end_ && *p_ == '.') {
+      p_++;
+      if (!Digits()) return false;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      p_++;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) p_++;
+      if (!Digits()) return false;
+    }
+    return true;
+  }
+
+  static bool IsHex(uint8_t c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  }
+
+  bool SkipString() {
+    p_++;  // opening quote
+    while (p_ < end_) {
+      uint8_t c = *p_++;
+      if (c == '"') return true;
+      if (c < 0x20) return false;
+      if (c != '\\') continue;
+      if (p_ == end_) return false;
+      uint8_t e = *p_++;
+      if (e == 'u') {
+        if (end_ - p_ < 4) return false;
+        for (int i = 0; i < 4; i++) {
+          if (!IsHex(p_[i])) return false;
+        }
+        p_ += 4;
+      } else if (strchr("\"\\/bfnrt", e) == nullptr || e == 0) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  bool SkipArray(size_t depth) {
+    p_++;
+    SkipSpace();
+    if (p_ < end_ && *p_ == ']') {
+      p_++;
+      return true;
+    }
+    for (;;) {
+      SkipSpace();
+      if (!SkipValue(depth + 1)) return false;
+      SkipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        p_++;
+        continue;
+      }
+      if (*p_ == ']') {
+        p_++;
+        return true;
+      }
+      return false;
+    }
+  }
+
+  bool SkipObject(size_t depth) {
+    p_++;
+    SkipSpace();
+    if (p_ < end_ && *p_ == '}') {
+      p_++;
+      return true;
+    }
+    for (;;) {
+      SkipSpace();
+      if (p_ == end_ || *p_ != '"' || !SkipString()) return false;
+      SkipSpace();
+      if (p_ == end_ || *p_ != ':') return false;
+      p_++;
+      SkipSpace();
+      if (!SkipValue(depth + 1)) return false;
+      SkipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        p_++;
+        continue;
+      }
+      if (*p_ == '}') {
+        p_++;
+        return true;
+      }
+      return false;
+    }
+  }
+
+  // Compares a key literal (quotes included) with `want` after unescaping, in
+  // secure scratch memory: keys of a response are not secret, but may be.
+  bool KeyEquals(JsonSpan key, const std::string& want) {
+    const uint8_t* raw = data_ + key.begin + 1;
+    size_t raw_size = key.end - key.begin - 2;
+    if (memchr(raw, '\\', raw_size) == nullptr) {
+      return raw_size == want.size() && memcmp(raw, want.data(), raw_size) == 0;
+    }
+    SecureWriter decoded(want.size() + 16, end_ - data_);
+    if (!DecodeJsonString(data_, key, decoded)) return false;
+    SharedRegion bytes = decoded.finish();
+    return bytes->size() == want.size() && memcmp(bytes->data(), want.data(), want.size()) == 0;
+  }
+
+  std::optional<JsonSpan> FindInObject(const std::vector<JsonPathStep>& path, size_t step,
+                                       size_t depth) {
+    p_++;
+    std::optional<JsonSpan> found;
+    SkipSpace();
+    if (p_ < end_ && *p_ == '}') {
+      p_++;
+      return found;
+    }
+    for (;;) {
+      SkipSpace();
+      size_t key_begin = Offset();
+      if (p_ == end_ || *p_ != '"' || !SkipString()) return std::nullopt;
+      JsonSpan key{key_begin, Offset()};
+      SkipSpace();
+      if (p_ == end_ || *p_ != ':') return std::nullopt;
+      p_++;
+      SkipSpace();
+      if (KeyEquals(key, path[step].key)) {
+        // The last duplicate wins, so keep scanning the object after a match.
+        const uint8_t* value_start = p_;
+        found = Find(path, step + 1, depth + 1);
+        p_ = value_start;
+      }
+      if (!SkipValue(depth + 1)) return std::nullopt;
+      SkipSpace();
+      if (p_ == end_) return std::nullopt;
+      if (*p_ == ',') {
+        p_++;
+        continue;
+      }
+      if (*p_ == '}') {
+        p_++;
+        return found;
+      }
+      return std::nullopt;
+    }
+  }
+
+  std::optional<JsonSpan> FindInArray(const std::vector<JsonPathStep>& path, size_t step,
+                                      size_t depth) {
+    p_++;
+    std::optional<JsonSpan> found;
+    SkipSpace();
+    if (p_ < end_ && *p_ == ']') {
+      p_++;
+      return found;
+    }
+    for (size_t i = 0;; i++) {
+      SkipSpace();
+      if (i == path[step].index) {
+        const uint8_t* value_start = p_;
+        found = Find(path, step + 1, depth + 1);
+        p_ = value_start;
+      }
+      if (!SkipValue(depth + 1)) return std::nullopt;
+      SkipSpace();
+      if (p_ == end_) return std::nullopt;
+      if (*p_ == ',') {
+        p_++;
+        continue;
+      }
+      if (*p_ == ']') {
+        p_++;
+        return found;
+      }
+      return std::nullopt;
+    }
+  }
+
+  const uint8_t* data_;
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+void AppendUtf8(SecureWriter& out, uint32_t cp) {
+  uint8_t b[4];
+  size_t n;
+  if (cp < 0x80) {
+    b[0] = static_cast<uint8_t>(cp);
+    n = 1;
+  } else if (cp < 0x800) {
+    b[0] = static_cast<uint8_t>(0xC0 | (cp >> 6));
+    b[1] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
+    n = 2;
+  } else if (cp < 0x10000) {
+    b[0] = static_cast<uint8_t>(0xE0 | (cp >> 12));
+    b[1] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F));
+    b[2] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
+    n = 3;
+  } else {
+    b[0] = static_cast<uint8_t>(0xF0 | (cp >> 18));
+    b[1] = static_cast<uint8_t>(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 0x3F));
+    b[3] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  out.append(b, n);
+}
+
+bool ReadHex4(const uint8_t*& p, const uint8_t* end, uint32_t& value) {
+  if (end - p < 4) return false;
+  value = 0;
+  for (int i = 0; i < 4; i++) {
+    uint8_t c = *p++;
+    value <<= 4;
+    if (c >= '0' && c <= '9')
+      value |= c - '0';
+    else if (c >= 'a' && c <= 'f')
+      value |= c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      value |= c - 'A' + 10;
+    else
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
+                                      const std::vector<JsonPathStep>& path) {
+  if (!IsValidJson(data, size)) return std::nullopt;
+  Scanner scanner(data, size);
+  return scanner.Find(path, 0, 0);
+}
+
+bool IsValidJson(const uint8_t* data, size_t size) {
+  Scanner scanner(data, size);
+  scanner.SkipSpace();
+  if (!scanner.SkipValue(0)) return false;
+  scanner.SkipSpace();
+  return scanner.AtEnd();
+}
+
+bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out) {
+  if (span.end - span.begin < 2 || data[span.begin] != '"' || data[span.end - 1] != '"') {
+    return false;
+  }
+  const uint8_t* p = data + span.begin + 1;
+  const uint8_t* end = data + span.end - 1;
+  while (p < end) {
+    const uint8_t* run = p;
+    while (p < end && *p != '\\' && *p >= 0x20 && *p != '"') p++;
+    out.append(run, static_cast<size_t>(p - run));
+    if (p == end) break;
+    if (*p != '\\') return false;  // a raw control character or quote
+    p++;
+    if (p == end) return false;
+    switch (*p++) {
+      case '"': out.append('"'); break;
+      case '\\': out.append('\\'); break;
+      case '/': out.append('/'); break;
+      case 'b': out.append('\b'); break;
+      case 'f': out.append('\f'); break;
+      case 'n': out.append('\n'); break;
+      case 'r': out.append('\r'); break;
+      case 't': out.append('\t'); break;
+      case 'u': {
+        uint32_t cp;
+        if (!ReadHex4(p, end, cp)) return false;
+        if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+          const uint8_t* save = p;
+          p += 2;
+          uint32_t low;
+          if (ReadHex4(p, end, low) && low >= 0xDC00 && low <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else {
+            p = save;
+          }
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+        AppendUtf8(out, cp);
+        break;
+      }
+      default: return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace nomyo

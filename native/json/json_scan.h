@@ -1,0 +1,40 @@
+// Finds values inside a JSON document held in secure memory, without building
+// JS values: used to hand out one string of a response (still in locked memory)
+// while the rest stays sealed away. Pure C++, so it can be fuzzed on its own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../secure_memory/secure_writer.h"
+
+namespace nomyo {
+
+struct JsonSpan {
+  size_t begin;  // offset of the value's first byte
+  size_t end;    // one past its last byte
+};
+
+struct JsonPathStep {
+  bool is_index;
+  size_t index;
+  std::string key;
+};
+
+// The span of the value at `path` (object keys and array indices), or nullopt
+// when the document is not valid JSON or has no such value. As with JSON.parse,
+// the last of duplicate keys wins.
+std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
+                                      const std::vector<JsonPathStep>& path);
+
+// True when `data` is exactly one valid JSON value (surrounding whitespace allowed).
+bool IsValidJson(const uint8_t* data, size_t size);
+
+// Decodes the JSON string literal at span (quotes included) into `out` as UTF-8.
+// Lone surrogates become U+FFFD. Returns false when it is not a valid string.
+bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out);
+
+}  // namespace nomyo
