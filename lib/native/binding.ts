@@ -78,6 +78,8 @@ export interface NativeMemoryFacts {
 export interface NativeTestHooks {
   wipeStats(): { checked: number; notZero: number };
   regionAddress(buffer: NativeSecureBuffer): bigint;
+  /** SHA-256 (hex) of the most recent AES keys sealed or opened, oldest first; never the keys. */
+  recentKeyHashes(): string[];
   gcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): { ciphertext: Buffer; tag: Buffer };
   gcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): NativeSecureBuffer;
 }

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <atomic>
 #include <climits>
 #include <vector>
 
@@ -14,6 +15,12 @@ namespace {
 
 // AES-GCM updates take an int length; feed large payloads in slices.
 constexpr size_t kGcmSlice = size_t{1} << 30;
+
+std::atomic<AesKeyObserver> g_key_observer{nullptr};
+
+void ObserveKey(const SecureRegion& key) {
+  if (AesKeyObserver observer = g_key_observer.load()) observer(key.data(), key.size());
+}
 
 bool ConfigureOaep(EVP_PKEY_CTX* ctx) {
   return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
@@ -113,6 +120,8 @@ SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uin
   return plaintext;
 }
 
+void SetAesKeyObserver(AesKeyObserver observer) { g_key_observer.store(observer); }
+
 PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient) {
   ErrorQueueGuard clear_errors;
   SecureRegion aes_key(kAesKeyBytes);
@@ -121,6 +130,7 @@ PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient) {
   if (RAND_bytes(aes_key.data(), kAesKeyBytes) != 1 || RAND_bytes(nonce, kGcmNonceBytes) != 1) {
     throw EncryptFailed{};
   }
+  ObserveKey(aes_key);
   std::vector<uint8_t> ciphertext(plaintext.size());
   GcmEncrypt(aes_key, nonce, plaintext.data(), plaintext.size(), ciphertext.data(), tag);
   std::vector<uint8_t> wrapped = WrapKey(aes_key, recipient);
@@ -140,6 +150,7 @@ SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key) {
     throw DecryptFailed{};
   }
   SharedRegion aes_key = UnwrapKey(*wrapped, private_key);
+  ObserveKey(*aes_key);
   return GcmDecrypt(*aes_key, nonce->data(), ciphertext->data(), ciphertext->size(), tag->data());
 }
 

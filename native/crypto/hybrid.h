@@ -34,6 +34,11 @@ void GcmEncrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* pl
 SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
                         size_t size, const uint8_t* tag);
 
+// Hook for the test build: sees each AES key that Seal makes or Open unwraps, so
+// forensics tests can look for it in a core dump. Never set in production builds.
+using AesKeyObserver = void (*)(const uint8_t* key, size_t size);
+void SetAesKeyObserver(AesKeyObserver observer);
+
 PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient);
 SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key);
 

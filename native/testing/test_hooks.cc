@@ -1,7 +1,13 @@
 #include "test_hooks.h"
 
+#include <openssl/evp.h>
+
+#include <array>
 #include <atomic>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
 
 #include "../crypto/hybrid.h"
 #include "../failures.h"
@@ -14,6 +20,36 @@
 
 namespace nomyo {
 namespace {
+
+// SHA-256 of the most recent AES keys, never the keys themselves.
+constexpr size_t kKeyHashRing = 256;
+std::mutex g_key_hash_mutex;
+std::deque<std::array<uint8_t, 32>> g_key_hashes;
+
+void ObserveAesKey(const uint8_t* key, size_t size) {
+  std::array<uint8_t, 32> hash{};
+  unsigned int length = 0;
+  EVP_Digest(key, size, hash.data(), &length, EVP_sha256(), nullptr);
+  std::lock_guard<std::mutex> lock(g_key_hash_mutex);
+  g_key_hashes.push_back(hash);
+  if (g_key_hashes.size() > kKeyHashRing) g_key_hashes.pop_front();
+}
+
+Napi::Value RecentKeyHashes(const Napi::CallbackInfo& info) {
+  static const char kHex[] = "0123456789abcdef";
+  std::lock_guard<std::mutex> lock(g_key_hash_mutex);
+  Napi::Array out = Napi::Array::New(info.Env(), g_key_hashes.size());
+  uint32_t i = 0;
+  for (const auto& hash : g_key_hashes) {
+    std::string hex;
+    for (uint8_t b : hash) {
+      hex.push_back(kHex[b >> 4]);
+      hex.push_back(kHex[b & 0xf]);
+    }
+    out.Set(i++, hex);
+  }
+  return out;
+}
 
 std::atomic<uint64_t> g_regions_checked{0};
 std::atomic<uint64_t> g_regions_not_zero{0};
@@ -86,11 +122,13 @@ Napi::Value GcmDecryptHook(const Napi::CallbackInfo& info) {
 
 void RegisterTestHooks(Napi::Env env, Napi::Object exports) {
   SetWipeObserver(ObserveWipe);
+  SetAesKeyObserver(ObserveAesKey);
   Napi::Object hooks = Napi::Object::New(env);
   hooks.Set("wipeStats", Napi::Function::New<WipeStats>(env, "wipeStats"));
   hooks.Set("regionAddress", Napi::Function::New<RegionAddress>(env, "regionAddress"));
   hooks.Set("gcmEncrypt", Napi::Function::New<GcmEncryptHook>(env, "gcmEncrypt"));
   hooks.Set("gcmDecrypt", Napi::Function::New<GcmDecryptHook>(env, "gcmDecrypt"));
+  hooks.Set("recentKeyHashes", Napi::Function::New<RecentKeyHashes>(env, "recentKeyHashes"));
   exports.Set("testing", hooks);
 }
 
