@@ -28,6 +28,15 @@ export function loadNative(): NativeLoadResult {
   return cached;
 }
 
+/**
+ * Internal, for tests only (not exported from the package index): makes the SDK
+ * use an already-loaded binding, such as the CMake test-hooks build. Must be
+ * called before the first client is made.
+ */
+export function useNativeBindingForTests(binding: NativeBinding): void {
+  cached = { loaded: true, binding };
+}
+
 /** The package root: lib/native (sources, under ts-jest) and dist/native both sit two levels below it. */
 export function packageRoot(): string {
   return path.resolve(__dirname, '..', '..');
