@@ -9,7 +9,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "../errors.h"
+#include "../error_codes.h"
 
 namespace nomyo {
 namespace {
