@@ -4,6 +4,13 @@
       "target_name": "nomyo",
       "sources": [
         "native/addon.cc",
+        "native/attestation/aik_key.cc",
+        "native/attestation/attestation_bindings.cc",
+        "native/attestation/quote_signature.cc",
+        "native/attestation/quote_verifier.cc",
+        "native/attestation/tpm_algorithms.cc",
+        "native/attestation/tpm_wire.cc",
+        "native/attestation/tss2_mu_loader.cc",
         "native/crypto/base64.cc",
         "native/crypto/hybrid.cc",
         "native/crypto/hybrid_bindings.cc",

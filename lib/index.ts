@@ -32,3 +32,5 @@ export type { Logger } from './logging';
 export { SECURITY_TIERS } from './protocol/constants';
 export type { SecurityTier } from './protocol/constants';
 export { publicKeyFingerprint } from './keys/fingerprint';
+export { verifyAttestation } from './attestation';
+export type * from './attestation';

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "addon_data.h"
+#include "attestation/attestation_bindings.h"
 #include "crypto/hybrid_bindings.h"
 #include "keys/key_objects.h"
 #include "keys/rsa_key.h"
@@ -32,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   RegisterHybridCrypto(env, exports);
   RegisterProtectionFacts(env, exports);
+  RegisterAttestation(env, exports);
 #ifdef NOMYO_TEST_HOOKS
   RegisterTestHooks(env, exports);
 #endif

@@ -49,14 +49,21 @@ constexpr AttributeName kRequiredClear[] = {
 
 AikPublicKey Refused(std::string problem) { return {PkeyPtr(), std::move(problem)}; }
 
+// TPMS_RSA_PARMS / TPMS_ECC_PARMS: symmetric is set only for restricted
+// decryption keys (storage keys) and "shall be TPM_ALG_NULL" otherwise; a TPM
+// refuses to create a signing key with anything else.
+AikPublicKey NotASigningKey() {
+  return Refused("symmetric is not TPM_ALG_NULL, as it is for every signing key");
+}
+
 // A public key of `type` ("RSA", "EC") from provider parameters.
 PkeyPtr KeyFromParams(const char* type, const OSSL_PARAM* params) {
   PkeyCtxPtr context(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   if (!context || EVP_PKEY_fromdata_init(context.get()) != 1) return PkeyPtr();
   EVP_PKEY* key = nullptr;
   // fromdata takes a non-const array but does not modify it.
-  if (EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_PUBLIC_KEY, const_cast<OSSL_PARAM*>(params)) !=
-      1) {
+  if (EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_PUBLIC_KEY,
+                        const_cast<OSSL_PARAM*>(params)) != 1) {
     return PkeyPtr();
   }
   return PkeyPtr(key);
@@ -76,9 +83,15 @@ AikPublicKey RsaPublicKey(const TPMS_RSA_PARMS& parameters, const TPM2B_PUBLIC_K
     return Refused("the modulus is " + std::to_string(modulus.size) + " bytes but keyBits is " +
                    std::to_string(parameters.keyBits));
   }
+  uint32_t exponent = parameters.exponent == 0 ? kDefaultRsaExponent : parameters.exponent;
+  // Part 2 asks for "a prime number greater than 2"; odd and at least 3 is what
+  // can be checked cheaply, and rules out the exponents that make RSA trivial.
+  if (exponent < 3 || exponent % 2 == 0) {
+    return Refused("the RSA exponent " + std::to_string(exponent) +
+                   " is not an odd number above 2");
+  }
   BignumPtr n(BN_bin2bn(modulus.buffer, modulus.size, nullptr));
   BignumPtr e(BN_new());
-  uint32_t exponent = parameters.exponent == 0 ? kDefaultRsaExponent : parameters.exponent;
   if (!n || !e || BN_set_word(e.get(), exponent) != 1) return Refused("out of memory");
   // A modulus whose top byte is zero is shorter than keyBits says.
   if (BN_num_bits(n.get()) != parameters.keyBits) {
@@ -92,8 +105,12 @@ AikPublicKey RsaPublicKey(const TPMS_RSA_PARMS& parameters, const TPM2B_PUBLIC_K
   }
   ParamsPtr params(OSSL_PARAM_BLD_to_param(builder.get()));
   if (!params) return Refused("out of memory");
+  // No EVP_PKEY_public_check here: for RSA it runs a compositeness test of the
+  // modulus (milliseconds per quote) that proves nothing a verifier needs -- the
+  // key comes from the same server as the signature, so a bad modulus can only
+  // make a signature fail, or let the server sign what it could sign anyway.
   PkeyPtr key = KeyFromParams("RSA", params.get());
-  if (!key || !PassesPublicKeyCheck(key.get())) {
+  if (!key) {
     return Refused("the RSA public key (modulus, exponent " + std::to_string(exponent) +
                    ") is not a valid key");
   }
@@ -112,7 +129,8 @@ AikPublicKey EccPublicKey(const TPMS_ECC_PARMS& parameters, const TPMS_ECC_POINT
   // TPM2B_ECC_PARAMETER may drop leading zero bytes; the SEC 1 encoding needs them back.
   std::vector<uint8_t> encoded(1 + 2 * width, 0);
   encoded[0] = kUncompressedPoint;
-  std::copy(point.x.buffer, point.x.buffer + point.x.size, encoded.begin() + 1 + width - point.x.size);
+  std::copy(point.x.buffer, point.x.buffer + point.x.size,
+            encoded.begin() + 1 + width - point.x.size);
   std::copy(point.y.buffer, point.y.buffer + point.y.size, encoded.end() - point.y.size);
 
   ParamBuilderPtr builder(OSSL_PARAM_BLD_new());
@@ -125,6 +143,8 @@ AikPublicKey EccPublicKey(const TPMS_ECC_PARMS& parameters, const TPMS_ECC_POINT
   }
   ParamsPtr params(OSSL_PARAM_BLD_to_param(builder.get()));
   if (!params) return Refused("out of memory");
+  // Import already refuses a point off the curve; the public-key check also
+  // refuses the point at infinity and points outside the prime-order subgroup.
   PkeyPtr key = KeyFromParams("EC", params.get());
   if (!key || !PassesPublicKeyCheck(key.get())) {
     return Refused(std::string("the point is not a valid public key on ") + curve->name);
@@ -137,10 +157,12 @@ AikPublicKey EccPublicKey(const TPMS_ECC_PARMS& parameters, const TPMS_ECC_POINT
 std::vector<std::string> AttestationKeyAttributeProblems(TPMA_OBJECT attributes) {
   std::vector<std::string> problems;
   for (const AttributeName& required : kRequiredSet) {
-    if ((attributes & required.bit) == 0) problems.push_back(std::string(required.name) + " is clear");
+    if ((attributes & required.bit) == 0)
+      problems.push_back(std::string(required.name) + " is clear");
   }
   for (const AttributeName& forbidden : kRequiredClear) {
-    if ((attributes & forbidden.bit) != 0) problems.push_back(std::string(forbidden.name) + " is set");
+    if ((attributes & forbidden.bit) != 0)
+      problems.push_back(std::string(forbidden.name) + " is set");
   }
   return problems;
 }
@@ -157,13 +179,13 @@ DeclaredScheme AikDeclaredScheme(const TPMT_PUBLIC& aik) {
   switch (aik.type) {
     case TPM2_ALG_RSA: {
       const TPMT_RSA_SCHEME& scheme = aik.parameters.rsaDetail.scheme;
-      return {scheme.scheme, scheme.scheme == TPM2_ALG_NULL ? TPM2_ALG_NULL
-                                                            : scheme.details.anySig.hashAlg};
+      return {scheme.scheme,
+              scheme.scheme == TPM2_ALG_NULL ? TPM2_ALG_NULL : scheme.details.anySig.hashAlg};
     }
     case TPM2_ALG_ECC: {
       const TPMT_ECC_SCHEME& scheme = aik.parameters.eccDetail.scheme;
-      return {scheme.scheme, scheme.scheme == TPM2_ALG_NULL ? TPM2_ALG_NULL
-                                                            : scheme.details.anySig.hashAlg};
+      return {scheme.scheme,
+              scheme.scheme == TPM2_ALG_NULL ? TPM2_ALG_NULL : scheme.details.anySig.hashAlg};
     }
     default: return {TPM2_ALG_NULL, TPM2_ALG_NULL};
   }
@@ -172,10 +194,15 @@ DeclaredScheme AikDeclaredScheme(const TPMT_PUBLIC& aik) {
 AikPublicKey MakeAikPublicKey(const TPMT_PUBLIC& aik) {
   ErrorQueueGuard clear_errors;
   switch (aik.type) {
-    case TPM2_ALG_RSA: return RsaPublicKey(aik.parameters.rsaDetail, aik.unique.rsa);
-    case TPM2_ALG_ECC: return EccPublicKey(aik.parameters.eccDetail, aik.unique.ecc);
+    case TPM2_ALG_RSA:
+      if (aik.parameters.rsaDetail.symmetric.algorithm != TPM2_ALG_NULL) return NotASigningKey();
+      return RsaPublicKey(aik.parameters.rsaDetail, aik.unique.rsa);
+    case TPM2_ALG_ECC:
+      if (aik.parameters.eccDetail.symmetric.algorithm != TPM2_ALG_NULL) return NotASigningKey();
+      return EccPublicKey(aik.parameters.eccDetail, aik.unique.ecc);
     default:
-      return Refused("key type " + AlgorithmName(aik.type) + " is not a signing key type (rsa, ecc)");
+      return Refused("key type " + AlgorithmName(aik.type) +
+                     " is not a signing key type (rsa, ecc)");
   }
 }
 

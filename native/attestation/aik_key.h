@@ -41,9 +41,10 @@ struct AikPublicKey {
 };
 
 // RSA: the modulus from unique.rsa, the exponent from the parameters (0 means
-// 65537), keyBits matching the modulus and at least kMinAikRsaBits.
-// ECC: the point (unique.ecc.x, unique.ecc.y) on NIST P-256 or P-384.
-// Either way OpenSSL's public-key check must pass (for ECC: the point lies on the curve).
+// 65537, otherwise odd and above 2), keyBits matching the modulus and at least
+// kMinAikRsaBits.
+// ECC: the point (unique.ecc.x, unique.ecc.y) on NIST P-256 or P-384, passing
+// OpenSSL's public-key check (on the curve, in the prime-order subgroup).
 AikPublicKey MakeAikPublicKey(const TPMT_PUBLIC& aik);
 
 }  // namespace nomyo

@@ -124,7 +124,8 @@ bool SignatureVerifies(EVP_PKEY* key, const TPMT_SIGNATURE& signature,
   const EVP_MD* digest = scheme.hash->message_digest();
   MdCtxPtr context(EVP_MD_CTX_new());
   EVP_PKEY_CTX* key_context = nullptr;  // owned by `context`
-  bool ready = context && EVP_DigestVerifyInit(context.get(), &key_context, digest, nullptr, key) == 1;
+  bool ready =
+      context && EVP_DigestVerifyInit(context.get(), &key_context, digest, nullptr, key) == 1;
   if (ready && scheme.key_type == TPM2_ALG_RSA) {
     ready = ConfigureRsaPadding(key_context, scheme.algorithm, digest);
   }
@@ -132,8 +133,8 @@ bool SignatureVerifies(EVP_PKEY* key, const TPMT_SIGNATURE& signature,
     *problem = "could not set up " + AlgorithmName(scheme.algorithm) + " verification";
     return false;
   }
-  if (EVP_DigestVerify(context.get(), encoded.data(), encoded.size(), message.data,
-                       message.size) != 1) {
+  if (EVP_DigestVerify(context.get(), encoded.data(), encoded.size(), message.data, message.size) !=
+      1) {
     *problem = "the signature does not verify under the AIK over the TPMS_ATTEST bytes";
     return false;
   }

@@ -15,9 +15,9 @@ namespace nomyo {
 // RSASSA (PKCS#1 v1.5) and RSAPSS for RSA keys, ECDSA for ECC keys, each with
 // SHA-256, SHA-384 or SHA-512.
 struct SignatureScheme {
-  TPM2_ALG_ID algorithm;       // TPM2_ALG_RSASSA, TPM2_ALG_RSAPSS or TPM2_ALG_ECDSA
-  TPM2_ALG_ID key_type;        // the key type that scheme needs: TPM2_ALG_RSA or TPM2_ALG_ECC
-  const HashAlgorithm* hash;   // null when `problem` is set
+  TPM2_ALG_ID algorithm;      // TPM2_ALG_RSASSA, TPM2_ALG_RSAPSS or TPM2_ALG_ECDSA
+  TPM2_ALG_ID key_type;       // the key type that scheme needs: TPM2_ALG_RSA or TPM2_ALG_ECC
+  const HashAlgorithm* hash;  // null when `problem` is set
   std::string problem;
 };
 SignatureScheme ResolveSignatureScheme(const TPMT_SIGNATURE& signature);

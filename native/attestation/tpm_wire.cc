@@ -32,6 +32,8 @@ WireProblem Tpm2bContents(const char* type, ByteView wire, ByteView* contents) {
 // Runs one Tss2_MU_*_Unmarshal over all of `bytes` and requires it to consume all of them.
 template <typename Structure, typename Unmarshal>
 WireProblem UnmarshalWhole(const char* type, Unmarshal unmarshal, ByteView bytes, Structure* out) {
+  // An empty vector's data() may be null, which libtss2-mu treats as a caller bug.
+  if (bytes.size == 0) return {std::string(type) + ": empty"};
   size_t offset = 0;
   TSS2_RC rc = unmarshal(bytes.data, bytes.size, &offset, out);
   if (rc != TSS2_RC_SUCCESS) {

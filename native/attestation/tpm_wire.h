@@ -25,6 +25,10 @@ struct WireProblem {
   bool ok() const { return reason.empty(); }
 };
 
+// The TPM2B wrappers are taken apart here rather than by Tss2_MU_TPM2B_*_Unmarshal:
+// the size must match the blob exactly, and some libtss2-mu releases ignore the
+// result of the inner unmarshalling in their TPM2B_PUBLIC function.
+
 // aik_pubkey_b64: TPM2B_PUBLIC, a big-endian UINT16 size and that many bytes of TPMT_PUBLIC.
 WireProblem UnmarshalTpm2bPublic(const Tss2MuFunctions& mu, ByteView wire, TPMT_PUBLIC* out);
 
