@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { getBackend } from '../crypto';
 import type { CryptoBackend, Secret } from '../crypto';
-import { InvalidRequestError, SecurityError } from '../errors';
+import { verifyAttestation } from '../attestation';
+import type { AttestationVerification } from '../attestation';
+import { AttestationError, InvalidRequestError, SecurityError } from '../errors';
 import { ClientKeys } from '../keys/client-keys';
 import type { GenerateKeysOptions, LoadKeysOptions } from '../keys/client-keys';
 import { normalizeFingerprint } from '../keys/fingerprint';
@@ -57,7 +59,21 @@ export interface SecureChatCompletionOptions {
   logger?: Logger;
   /** Extra trusted CA certificate(s), PEM, for HTTPS. */
   ca?: string | Buffer;
+  /**
+   * What to do with the server's TPM attestation: 'verify' (default) checks it
+   * offline and attaches the result as `_metadata.tpm_attestation.verification`;
+   * 'require' also refuses (AttestationError, reply wiped) a response whose
+   * attestation is absent or fails; 'off' leaves it unchecked.
+   */
+  attestation?: AttestationPolicy;
+  /** Known-good PCR values, shaped like `pcr_values`, that quotes must match. */
+  pcrBaseline?: Record<string, Record<string, string>>;
+  /** Attestation keys to accept: AIK fingerprints ('sha256:…') or `aik_pubkey_b64` strings. */
+  trustedAikKeys?: string[];
 }
+
+export type AttestationPolicy = 'off' | 'verify' | 'require';
+const ATTESTATION_POLICIES: readonly AttestationPolicy[] = ['off', 'verify', 'require'];
 
 /** A decrypted response still in secret memory, and how to describe it. */
 interface OpenedResponse {
@@ -89,6 +105,9 @@ export class SecureChatCompletion {
   readonly #maxRetries: number;
   readonly #keyDir: string | undefined;
   readonly #keyPassword: string | undefined;
+  readonly #attestation: AttestationPolicy;
+  readonly #pcrBaseline: Record<string, Record<string, string>> | undefined;
+  readonly #trustedAikKeys: string[] | undefined;
   #keyDirReady: Promise<void> | undefined;
 
   constructor(options: SecureChatCompletionOptions = {}) {
@@ -102,6 +121,12 @@ export class SecureChatCompletion {
     this.#maxRetries = nonNegativeIntegerOr(options.maxRetries, DEFAULT_MAX_RETRIES, 'maxRetries');
     this.#keyDir = options.keyDir;
     this.#keyPassword = options.keyPassword;
+    this.#attestation = options.attestation ?? 'verify';
+    if (!ATTESTATION_POLICIES.includes(this.#attestation)) {
+      throw new InvalidRequestError("attestation must be 'off', 'verify' or 'require'");
+    }
+    this.#pcrBaseline = options.pcrBaseline;
+    this.#trustedAikKeys = options.trustedAikKeys;
     const pin = options.serverKeyFingerprint !== undefined ? normalizeFingerprint(options.serverKeyFingerprint) : undefined;
     this.#transport = new HttpTransport({
       allowHttp: this.#allowHttp,
@@ -253,14 +278,19 @@ export class SecureChatCompletion {
       throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
     }
     const secret = await this.#backend.open(pkg.fields, privateKey);
+    let verification: AttestationVerification | undefined;
+    try {
+      verification = this.#checkAttestation(secret, payloadId);
+    } catch (error) {
+      secret.dispose(); // a reply that fails a required attestation is wiped, not returned
+      throw error;
+    }
     const protection = this.#protectionFor(requestPlaintext, secret);
     this.#logger.debug(`response for ${payloadId} decrypted: ${secret.byteLength} bytes`);
     return {
       secret,
       metadata: (fromServer: unknown): ResponseMetadata => ({
-        ...(typeof fromServer === 'object' && fromServer !== null && !Array.isArray(fromServer)
-          ? (fromServer as Record<string, unknown>)
-          : {}),
+        ...withVerification(fromServer, verification),
         payload_id: payloadId,
         ...(pkg.processedAt !== undefined ? { processed_at: pkg.processedAt } : {}),
         is_encrypted: true,
@@ -269,6 +299,26 @@ export class SecureChatCompletion {
         memory_protection: protection,
       }),
     };
+  }
+
+  /** Verifies `_metadata.tpm_attestation` as the policy says; throws AttestationError under 'require'. */
+  #checkAttestation(secret: Secret, payloadId: string): AttestationVerification | undefined {
+    if (this.#attestation === 'off') return undefined;
+    const block = this.#backend.parseJsonAt(secret, ['_metadata', 'tpm_attestation']);
+    const verification =
+      block === undefined
+        ? undefined
+        : verifyAttestation(block, {
+            payloadId,
+            ...(this.#pcrBaseline !== undefined ? { baseline: this.#pcrBaseline } : {}),
+            ...(this.#trustedAikKeys !== undefined ? { trustedAikKeys: this.#trustedAikKeys } : {}),
+          });
+    const verdict = verification === undefined ? 'absent' : verification.verified ? 'verified' : `failed (${verification.failure})`;
+    this.#logger.info(`attestation for ${payloadId}: ${verdict}`);
+    if (this.#attestation === 'require' && verification?.verified !== true) {
+      throw new AttestationError(`TPM attestation is required and was ${verdict}`, 'NOMYO_ATTESTATION_FAILED');
+    }
+    return verification;
   }
 
   #protectionFor(request: Secret, response: Secret): RequestMemoryProtection {
@@ -336,6 +386,17 @@ export class SecureChatCompletion {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** The server's _metadata with the verification attached to its tpm_attestation block. */
+function withVerification(fromServer: unknown, verification: AttestationVerification | undefined): Record<string, unknown> {
+  if (typeof fromServer !== 'object' || fromServer === null || Array.isArray(fromServer)) return {};
+  const metadata = { ...(fromServer as Record<string, unknown>) };
+  const block = metadata.tpm_attestation;
+  if (verification !== undefined && typeof block === 'object' && block !== null && !Array.isArray(block)) {
+    metadata.tpm_attestation = { ...(block as Record<string, unknown>), verification };
+  }
+  return metadata;
 }
 
 function parseBaseUrl(baseUrl: string): URL {
