@@ -26,4 +26,13 @@ T* UnwrapTagged(Napi::Value value) {
   return T::Unwrap(value.As<Napi::Object>());
 }
 
+// Accessors, unlike methods, get no receiver check from V8: a getter taken off
+// one class's prototype and called on another object must not read it as a T.
+template <typename T>
+void CheckReceiver(const Napi::CallbackInfo& info, const T* self) {
+  if (UnwrapTagged<T>(info.This()) != self) {
+    throw Napi::TypeError::New(info.Env(), "illegal invocation");
+  }
+}
+
 }  // namespace nomyo

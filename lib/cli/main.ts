@@ -2,6 +2,7 @@
 // The `nomyo` command.
 import { NomyoError } from '../errors';
 import { UsageError } from './args';
+import { attest, attestUsage } from './commands/attest';
 import { chat, chatUsage } from './commands/chat';
 import { keys, keysUsage, serverKey } from './commands/keys';
 import { serve, serveUsage } from './commands/serve';
@@ -14,6 +15,8 @@ ${serveUsage}
 ${chatUsage}
 
 ${keysUsage}
+
+${attestUsage}
 
 nomyo doctor
     reports the addon, OpenSSL, libsodium, RLIMIT_MEMLOCK and the protection in force`;
@@ -29,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       return keys(rest);
     case 'server-key':
       return serverKey(rest);
+    case 'attest':
+      return attest(rest);
     case 'doctor': {
       const report = doctorReport();
       process.stdout.write(`${report.lines.join('\n')}\n`);

@@ -7,7 +7,7 @@ import { getBackend } from '../crypto';
 import type { CryptoBackend, Secret } from '../crypto';
 import { verifyAttestation } from '../attestation';
 import type { AttestationVerification } from '../attestation';
-import { AttestationError, InvalidRequestError, SecurityError } from '../errors';
+import { AttestationError, InvalidRequestError, NomyoError, SecurityError } from '../errors';
 import { ClientKeys } from '../keys/client-keys';
 import type { GenerateKeysOptions, LoadKeysOptions } from '../keys/client-keys';
 import { normalizeFingerprint } from '../keys/fingerprint';
@@ -30,7 +30,9 @@ import { HttpTransport, checkUrlScheme } from '../transport/http-transport';
 import { errorFromResponse } from '../transport/status-errors';
 import { isRetryable, retryDelayMs, sleep } from './retry';
 import { SecureResponse } from './secure-response';
+import { endpointUrl } from './endpoint-url';
 import { ServerKeyCache } from './server-key';
+import type { ServerKey } from './server-key';
 import type {
   ChatCompletion,
   ChatCompletionCreateParams,
@@ -109,6 +111,7 @@ export class SecureChatCompletion {
   readonly #pcrBaseline: Record<string, Record<string, string>> | undefined;
   readonly #trustedAikKeys: string[] | undefined;
   #keyDirReady: Promise<void> | undefined;
+  #closed = false;
 
   constructor(options: SecureChatCompletionOptions = {}) {
     this.#backend = getBackend({ secureMemory: options.secureMemory ?? true });
@@ -116,6 +119,7 @@ export class SecureChatCompletion {
     this.#baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
     this.#allowHttp = options.allowHttp ?? false;
     checkUrlScheme(parseBaseUrl(this.#baseUrl), this.#allowHttp);
+    if (options.apiKey !== undefined) checkApiKey(options.apiKey);
     this.#apiKey = options.apiKey;
     this.#timeoutMs = positiveOr(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
     this.#maxRetries = nonNegativeIntegerOr(options.maxRetries, DEFAULT_MAX_RETRIES, 'maxRetries');
@@ -134,7 +138,7 @@ export class SecureChatCompletion {
       ...(options.ca !== undefined ? { ca: options.ca } : {}),
     });
     this.#keys = new ClientKeys(this.#backend, this.#logger);
-    this.#serverKeys = new ServerKeyCache(this.#backend, this.#transport, this.#logger, pin);
+    this.#serverKeys = new ServerKeyCache(this.#backend, this.#transport, this.#logger, pin, this.#timeoutMs);
     this.acreate = this.create.bind(this);
     this.chat = { completions: { create: this.create.bind(this) } };
     const protection = describeMemoryFacts(this.#backend.memoryFacts());
@@ -178,7 +182,12 @@ export class SecureChatCompletion {
     }
   }
 
+  #checkOpen(): void {
+    if (this.#closed) throw new NomyoError('the client was closed', 'NOMYO_CLIENT_CLOSED');
+  }
+
   async #exchange(params: ChatCompletionCreateParams, options: RequestOptions): Promise<OpenedResponse> {
+    this.#checkOpen();
     if (typeof params !== 'object' || params === null || Array.isArray(params)) {
       throw new InvalidRequestError('create() takes an object of chat-completion parameters');
     }
@@ -189,6 +198,7 @@ export class SecureChatCompletion {
     const baseUrl = params.base_url ?? this.#baseUrl;
     checkUrlScheme(parseBaseUrl(baseUrl), this.#allowHttp);
     const apiKey = params.api_key ?? this.#apiKey;
+    if (apiKey !== undefined) checkApiKey(apiKey);
     const timeoutMs = positiveOr(options.timeout, this.#timeoutMs, 'timeout');
 
     // Client fields travel in headers; the rest is the encrypted request. The
@@ -212,9 +222,16 @@ export class SecureChatCompletion {
     const keys = await this.#clientKeys();
     let refreshedServerKey = false;
     for (let attempt = 0; ; attempt++) {
-      const serverKey = await this.#serverKeys.get(ctx.baseUrl, ctx.timeoutMs, ctx.signal);
       // Every attempt is sealed afresh: new payload id, AES key and nonce.
       const payloadId = crypto.randomUUID();
+      let serverKey: ServerKey;
+      try {
+        serverKey = await this.#serverKeys.get(ctx.baseUrl, ctx.signal);
+      } catch (error) {
+        // The key fetch is retried like the request: connection errors, 429, 503.
+        await this.#beforeRetry(attempt, error, payloadId, ctx.signal);
+        continue;
+      }
       const fields = await this.#backend.seal(plaintext, serverKey.key);
       const headers: Record<string, string> = {
         'content-type': 'application/octet-stream',
@@ -232,7 +249,7 @@ export class SecureChatCompletion {
       try {
         response = await this.#transport.request({
           method: 'POST',
-          url: new URL(COMPLETION_PATH, ctx.baseUrl),
+          url: endpointUrl(ctx.baseUrl, COMPLETION_PATH),
           headers,
           body: encodePackage(fields),
           timeoutMs: ctx.timeoutMs,
@@ -280,9 +297,15 @@ export class SecureChatCompletion {
     const secret = await this.#backend.open(pkg.fields, privateKey);
     let verification: AttestationVerification | undefined;
     try {
+      // The envelope's payload_id is not sealed; the one inside is. A replayed
+      // answer to another request names that request here.
+      const sealedId = this.#backend.parseJsonAt(secret, ['_metadata', 'payload_id']);
+      if (sealedId !== undefined && sealedId !== payloadId) {
+        throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
+      }
       verification = this.#checkAttestation(secret, payloadId);
     } catch (error) {
-      secret.dispose(); // a reply that fails a required attestation is wiped, not returned
+      secret.dispose(); // a reply that fails these checks is wiped, not returned
       throw error;
     }
     const protection = this.#protectionFor(requestPlaintext, secret);
@@ -364,21 +387,28 @@ export class SecureChatCompletion {
 
   /** Generates a new RSA-4096 key pair for this client, optionally saving it. */
   async generateKeys(options: GenerateKeysOptions = {}): Promise<void> {
+    this.#checkOpen();
     await this.#keys.generate(options);
   }
 
   /** Loads the client's key pair from PEM files (PKCS#8 or traditional, with or without password). */
   async loadKeys(privateKeyPath: string, publicKeyPath?: string, options: LoadKeysOptions = {}): Promise<void> {
+    this.#checkOpen();
     await this.#keys.load(privateKeyPath, publicKeyPath, options);
   }
 
   /** The server key's fingerprint, 'sha256:…', to pin with serverKeyFingerprint. */
   async serverKeyFingerprint(): Promise<string> {
-    return (await this.#serverKeys.get(this.#baseUrl, this.#timeoutMs)).fingerprint;
+    this.#checkOpen();
+    return (await this.#serverKeys.get(this.#baseUrl)).fingerprint;
   }
 
-  /** Wipes the client's private key and closes kept-alive connections. */
+  /**
+   * Wipes the client's private key and closes kept-alive connections. The
+   * client cannot be used afterwards (NOMYO_CLIENT_CLOSED).
+   */
   close(): void {
+    this.#closed = true;
     this.#keys.dispose();
     this.#transport.close();
   }
@@ -397,6 +427,13 @@ function withVerification(fromServer: unknown, verification: AttestationVerifica
     metadata.tpm_attestation = { ...(block as Record<string, unknown>), verification };
   }
   return metadata;
+}
+
+/** An API key goes into a header: control characters would be refused by Node mid-request. */
+function checkApiKey(apiKey: string): void {
+  if (typeof apiKey !== 'string' || apiKey === '' || /[^\x21-\x7e]/.test(apiKey)) {
+    throw new InvalidRequestError('the API key must be non-empty printable ASCII without spaces', undefined, undefined, 'NOMYO_BAD_API_KEY');
+  }
 }
 
 function parseBaseUrl(baseUrl: string): URL {

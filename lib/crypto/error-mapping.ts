@@ -10,10 +10,18 @@ const KEY_CODES = new Set([
   'NOMYO_KEYGEN_FAILED',
 ]);
 
+/**
+ * Errors made by the addon belong to Node's main realm, so inside a vm context
+ * (a user's jest tests, say) `instanceof Error` is false for them: go by shape.
+ */
+function isErrorLike(error: unknown): error is { message: string; code?: unknown } {
+  return typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string';
+}
+
 export function toNomyoError(error: unknown): Error {
   if (error instanceof NomyoError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : 'unknown failure';
+  if (!isErrorLike(error)) return new NomyoError('unknown failure');
+  const { code, message } = error;
   if (typeof code !== 'string') return error instanceof Error ? error : new NomyoError(message);
   if (code === 'NOMYO_DECRYPT_FAILED') return new SecurityError('the package could not be decrypted', code);
   if (code === 'NOMYO_ENCRYPT_FAILED') return new SecurityError('encryption failed', code);

@@ -40,27 +40,37 @@ function nativeKey(key: PrivateKeyHandle): NativePrivateKey {
 
 export function createNativeBackend(binding: NativeBinding): CryptoBackend {
   const { SecureBuffer, PrivateKey, PublicKey } = binding;
+  const secureBufferClass = SecureBuffer as unknown as abstract new () => NativeSecureBuffer;
+  /** The native object behind a Secret; anything else is refused, never coerced. */
+  const nativeSecret = (secret: Secret): NativeSecureBuffer => {
+    if (!(secret instanceof secureBufferClass)) {
+      throw new NomyoError('the secret does not belong to the native backend', 'NOMYO_WRONG_BACKEND');
+    }
+    return secret;
+  };
+  const optionalSecret = (secret: Secret | undefined): NativeSecureBuffer | undefined =>
+    secret === undefined ? undefined : nativeSecret(secret);
   return {
     kind: 'native',
     secretFromString: (text) => mapErrors(() => SecureBuffer.fromString(text)),
     secretFromBytes: (bytes) => mapErrors(() => SecureBuffer.fromBytes(bytes)),
     serializeJson: (value, limit) => mapErrors(() => SecureBuffer.serializeJson(value, limit)),
-    parseJson: (secret) => mapErrors(() => (secret as NativeSecureBuffer).parseJson()),
-    parseJsonAt: (secret, path) => mapErrors(() => (secret as NativeSecureBuffer).parseJsonAt(path)),
-    jsonTypeAt: (secret, path) => mapErrors(() => (secret as NativeSecureBuffer).jsonTypeAt(path)),
-    extractString: (secret, path) => mapErrors(() => (secret as NativeSecureBuffer).extractString(path)),
-    extractJson: (secret, path) => mapErrors(() => (secret as NativeSecureBuffer).extractJson(path)),
-    secretView: (secret) => mapErrors(() => (secret as NativeSecureBuffer).view()),
-    copySecretTo: (secret, target) => mapErrors(() => (secret as NativeSecureBuffer).copyTo(target)),
-    secretToString: (secret) => mapErrors(() => (secret as NativeSecureBuffer).toString()),
+    parseJson: (secret) => mapErrors(() => nativeSecret(secret).parseJson()),
+    parseJsonAt: (secret, path) => mapErrors(() => nativeSecret(secret).parseJsonAt(path)),
+    jsonTypeAt: (secret, path) => mapErrors(() => nativeSecret(secret).jsonTypeAt(path)),
+    extractString: (secret, path) => mapErrors(() => nativeSecret(secret).extractString(path)),
+    extractJson: (secret, path) => mapErrors(() => nativeSecret(secret).extractJson(path)),
+    secretView: (secret) => mapErrors(() => nativeSecret(secret).view()),
+    copySecretTo: (secret, target) => mapErrors(() => nativeSecret(secret).copyTo(target)),
+    secretToString: (secret) => mapErrors(() => nativeSecret(secret).toString()),
     readSecretFile: (path, maxBytes) => mapErrors(() => SecureBuffer.readFile(path, maxBytes)),
-    writeSecretToFd: (secret, fd) => mapErrors(() => (secret as NativeSecureBuffer).writeToFd(fd)),
+    writeSecretToFd: (secret, fd) => mapErrors(() => nativeSecret(secret).writeToFd(fd)),
     generateKeyPair: async (bits) =>
       new NativePrivateKeyHandle(await mapErrorsAsync(() => PrivateKey.generate(bits))),
     importPrivateKey: async (pem, password) =>
       new NativePrivateKeyHandle(
         await mapErrorsAsync(() =>
-          PrivateKey.importPem(pem as NativeSecureBuffer, password as NativeSecureBuffer | undefined),
+          PrivateKey.importPem(nativeSecret(pem), optionalSecret(password)),
         ),
       ),
     importPublicKey: (pem) => new NativePublicKeyHandle(mapErrors(() => PublicKey.importPem(pem))),
@@ -68,7 +78,7 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
       if (!(recipient instanceof NativePublicKeyHandle)) {
         throw new NomyoError('the key belongs to another backend');
       }
-      return mapErrorsAsync(() => binding.seal(plaintext as NativeSecureBuffer, recipient.native));
+      return mapErrorsAsync(() => binding.seal(nativeSecret(plaintext), recipient.native));
     },
     open: (fields, key) => mapErrorsAsync(() => binding.open(fields, nativeKey(key))),
     memoryFacts: (): MemoryFacts => {

@@ -16,12 +16,14 @@ import type {
   Secret,
 } from './backend';
 import { toNomyoError } from './error-mapping';
+import { encryptPkcs8 } from './pkcs8-pbes2';
 
 const AES_KEY_BYTES = 32;
 const GCM_NONCE_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 const MIN_RSA_BITS = 2048;
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Linear, no nested quantifier: a backtracking pattern overflows the stack on megabytes.
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function codedError(code: string, message: string): Error {
   return toNomyoError(Object.assign(new Error(message), { code }));
@@ -29,6 +31,11 @@ function codedError(code: string, message: string): Error {
 
 class BufferSecret implements Secret {
   #bytes: Buffer | null;
+  /**
+   * The document parsed once, for the path lookups of a SecureResponse: each
+   * JSON.parse would leave another copy of the plaintext in the JS heap.
+   */
+  parsed: { value: unknown } | undefined;
   constructor(bytes: Buffer) {
     this.#bytes = bytes;
   }
@@ -51,6 +58,7 @@ class BufferSecret implements Secret {
   dispose(): void {
     this.#bytes?.fill(0);
     this.#bytes = null;
+    this.parsed = undefined;
   }
 }
 
@@ -123,10 +131,8 @@ class KeyObjectPrivateKey implements PrivateKeyHandle {
     return crypto.createPublicKey(this.key).export({ type: 'spki', format: 'pem' }).toString();
   }
   async exportPem(password?: Secret): Promise<Secret> {
-    const pem = password
-      ? this.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: bytesOf(password) })
-      : this.key.export({ type: 'pkcs8', format: 'pem' });
-    return new BufferSecret(Buffer.from(pem));
+    if (password) return new BufferSecret(await encryptPkcs8(this.key, bytesOf(password)));
+    return new BufferSecret(Buffer.from(this.key.export({ type: 'pkcs8', format: 'pem' })));
   }
   dispose(): void {
     this.#key = null;
@@ -157,27 +163,35 @@ function checkUsableRsa(key: crypto.KeyObject): void {
 }
 
 function decodeField(value: unknown, expectedLength?: number): Buffer {
-  if (typeof value !== 'string' || !STRICT_BASE64.test(value)) throw new Error('bad field');
+  if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64_CHARS.test(value)) throw new Error('bad field');
   const bytes = Buffer.from(value, 'base64');
+  // Canonical only: non-zero padding bits or misplaced '=' do not survive the round trip.
+  if (bytes.toString('base64') !== value) throw new Error('bad field');
   if (expectedLength !== undefined && bytes.length !== expectedLength) throw new Error('bad field');
   return bytes;
 }
 
 export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
   const parseJson = (secret: Secret): unknown => {
+    const bytes = bytesOf(secret); // a disposed secret is NOMYO_DISPOSED, not invalid JSON
     try {
-      return JSON.parse(bytesOf(secret).toString('utf8')) as unknown;
+      return JSON.parse(bytes.toString('utf8')) as unknown;
     } catch {
       // V8's message quotes the text it failed on: never pass it on.
       throw new NomyoError('invalid JSON', 'NOMYO_JSON_INVALID');
     }
   };
   const tryValueAt = (secret: Secret, path: JsonPath): unknown => {
-    try {
-      return valueAt(parseJson(secret), path);
-    } catch {
-      return undefined;
+    bytesOf(secret); // a disposed secret is NOMYO_DISPOSED, not a missing value
+    const buffered = secret as BufferSecret;
+    if (buffered.parsed === undefined) {
+      try {
+        buffered.parsed = { value: parseJson(secret) };
+      } catch {
+        buffered.parsed = { value: undefined };
+      }
     }
+    return valueAt(buffered.parsed.value, path);
   };
   return {
     kind: 'node-crypto',
@@ -254,16 +268,17 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       }),
     importPrivateKey: async (pem, password) => {
       const bytes = bytesOf(pem);
+      const passphrase = password ? bytesOf(password) : undefined;
       let key: crypto.KeyObject;
       try {
         key = crypto.createPrivateKey({
           key: bytes,
           format: 'pem',
-          ...(password ? { passphrase: bytesOf(password) } : {}),
+          ...(passphrase ? { passphrase } : {}),
         });
       } catch {
         if (bytes.includes('ENCRYPTED')) {
-          if (!password) {
+          if (!passphrase) {
             throw codedError('NOMYO_KEY_PASSWORD_REQUIRED', 'the private key is encrypted and no password was given');
           }
           throw codedError('NOMYO_KEY_BAD_PASSWORD', 'could not decrypt the private key: wrong password or damaged file');
@@ -286,12 +301,14 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
     },
     seal: async (plaintext, recipient): Promise<SealedFields> => {
       if (!(recipient instanceof KeyObjectPublicKey)) throw new NomyoError('the key belongs to another backend');
+      // A copy taken before any await: a dispose() meanwhile must not change what is sealed.
+      const plaintextBytes = Buffer.from(bytesOf(plaintext));
       const aesKey = crypto.randomBytes(AES_KEY_BYTES);
       try {
         const nonce = crypto.randomBytes(GCM_NONCE_BYTES);
         const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['encrypt']);
         const sealed = Buffer.from(
-          await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, tagLength: 128 }, gcmKey, bytesOf(plaintext)),
+          await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, tagLength: 128 }, gcmKey, plaintextBytes),
         );
         const wrapped = Buffer.from(await crypto.subtle.encrypt(RSA_OAEP, await recipient.oaepKey, aesKey));
         return {
@@ -304,16 +321,18 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
         throw codedError('NOMYO_ENCRYPT_FAILED', 'encryption failed');
       } finally {
         aesKey.fill(0);
+        plaintextBytes.fill(0);
       }
     },
     open: async (fields, key) => {
       if (!(key instanceof KeyObjectPrivateKey)) throw new NomyoError('the key belongs to another backend');
+      const oaepKey = key.oaepKey; // a disposed key is NOMYO_DISPOSED, not a failed decryption
       let aesKey: Buffer | undefined;
       try {
         const ciphertext = decodeField(fields.ciphertext);
         const nonce = decodeField(fields.nonce, GCM_NONCE_BYTES);
         const tag = decodeField(fields.tag, GCM_TAG_BYTES);
-        aesKey = Buffer.from(await crypto.subtle.decrypt(RSA_OAEP, await key.oaepKey, decodeField(fields.encrypted_aes_key)));
+        aesKey = Buffer.from(await crypto.subtle.decrypt(RSA_OAEP, await oaepKey, decodeField(fields.encrypted_aes_key)));
         if (aesKey.length !== AES_KEY_BYTES) throw new Error('bad key');
         const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['decrypt']);
         // WebCrypto verifies the tag before it returns any plaintext.

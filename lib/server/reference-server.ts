@@ -18,6 +18,8 @@ import type { RequestFacts, SecureCompletionContext } from './secure-completion'
 import { handleSecureCompletion, MAX_RESPONSE_PLAINTEXT_BYTES } from './secure-completion';
 import type { ServerKey } from './server-key';
 import { DEFAULT_SERVER_KEY_BITS, generateServerKey, loadServerKey } from './server-key';
+import { isTpmAikAlgorithm, TpmQuoter } from './tpm-quoter';
+import type { TpmAikAlgorithm } from './tpm-quoter';
 
 export const DEFAULT_REFERENCE_PORT = 12435;
 /**
@@ -64,6 +66,16 @@ export interface ReferenceServerOptions {
   maxBodyBytes?: number;
   /** `false` runs on node:crypto instead of the native addon's locked memory. */
   secureMemory?: boolean;
+  /**
+   * A TCTI for tpm2-tools, e.g. 'device:/dev/tpmrm0' or 'swtpm:host=127.0.0.1,port=2321'.
+   * Every answer then carries a quote from a fresh AIK, and `maximum` is served.
+   * If a quote fails, `maximum` is answered 503 and other tiers get
+   * `{"is_available": false}`. The server assumes it alone uses the TPM's transient
+   * object slots: through a resource manager (/dev/tpmrm0) that holds anyway.
+   */
+  tpm?: string;
+  /** The fresh AIK's algorithm: 'ecc' (P-256, default) or 'rsa' (2048 bits, far slower to make). */
+  tpmAikAlgorithm?: TpmAikAlgorithm;
   logger?: Logger;
 }
 
@@ -111,6 +123,20 @@ function createAuthorization(apiKey: string | undefined): SecureCompletionContex
   return (req) => matches(req.headers.authorization);
 }
 
+function checkTpmOptions(options: ReferenceServerOptions): { tcti: string; aikAlgorithm: TpmAikAlgorithm } | undefined {
+  if (options.tpm === undefined) {
+    if (options.tpmAikAlgorithm !== undefined) throw invalidOption('tpmAikAlgorithm needs tpm');
+    return undefined;
+  }
+  // Visible ASCII only: the TCTI goes into the tools' environment and into the log.
+  if (typeof options.tpm !== 'string' || !/^[\x21-\x7e]+$/.test(options.tpm)) {
+    throw invalidOption("tpm must be a TCTI string, e.g. 'device:/dev/tpmrm0'");
+  }
+  const aikAlgorithm = options.tpmAikAlgorithm ?? 'ecc';
+  if (!isTpmAikAlgorithm(aikAlgorithm)) throw invalidOption("tpmAikAlgorithm must be 'ecc' or 'rsa'");
+  return { tcti: options.tpm, aikAlgorithm };
+}
+
 function pathOf(url: string | undefined): string {
   const path = url ?? '/';
   const query = path.indexOf('?');
@@ -145,6 +171,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes');
   const completions = createCompletionBackend(options);
   const authorized = createAuthorization(options.apiKey);
+  const tpmOptions = checkTpmOptions(options);
   const backend = getBackend({ secureMemory: options.secureMemory });
 
   const protection = describeMemoryFacts(backend.memoryFacts());
@@ -153,15 +180,23 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     logger.warn('reference server: secrets are not held in locked memory; see getMemoryProtectionInfo()');
   }
 
-  const serverKey: ServerKey = options.privateKeyPath
-    ? await loadServerKey(backend, options.privateKeyPath, options.privateKeyPassword)
-    : await generateServerKey(backend, options.keyBits ?? DEFAULT_SERVER_KEY_BITS);
+  // The TPM first: a server asked to attest must not start without it, and this is the quick check.
+  const tpm = tpmOptions ? await TpmQuoter.start({ ...tpmOptions, logger }) : undefined;
+  let serverKey: ServerKey;
+  try {
+    serverKey = options.privateKeyPath
+      ? await loadServerKey(backend, options.privateKeyPath, options.privateKeyPassword)
+      : await generateServerKey(backend, options.keyBits ?? DEFAULT_SERVER_KEY_BITS);
+  } catch (error) {
+    await tpm?.close();
+    throw error;
+  }
   logger.info(
     `reference server: server key ${serverKey.source === 'file' ? 'loaded from file' : 'generated in memory'}, ` +
       `RSA-${serverKey.bits}, fingerprint ${serverKey.fingerprint}`,
   );
 
-  const context: SecureCompletionContext = { backend, serverKey: serverKey.handle, completions, maxBodyBytes, authorized };
+  const context: SecureCompletionContext = { backend, serverKey: serverKey.handle, completions, maxBodyBytes, authorized, tpm };
   const inFlight = new Set<http.ServerResponse>();
   let closing: Promise<void> | undefined;
 
@@ -186,6 +221,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     if (facts.tier !== undefined) line += ` tier=${facts.tier}`;
     if (facts.requestBytes !== undefined) line += ` request_bytes=${facts.requestBytes}`;
     if (facts.responseBytes !== undefined) line += ` response_bytes=${facts.responseBytes}`;
+    if (facts.tpm !== undefined) line += ` tpm=${facts.tpm}`;
     if (!res.writableFinished) line += ' (connection closed before the answer was sent)';
     logger.info(line);
   }
@@ -236,6 +272,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     await listen(server, port, host);
   } catch (error) {
     serverKey.handle.dispose();
+    await tpm?.close();
     throw error;
   }
   const boundPort = (server.address() as AddressInfo).port;
@@ -253,9 +290,12 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
         for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
         server.close((error) => {
           serverKey.handle.dispose();
-          logger.info('reference server: closed');
-          if (error) reject(error);
-          else resolve();
+          // Requests have finished, so no quote is waiting; this removes the TPM's scratch files.
+          void (tpm?.close() ?? Promise.resolve()).catch(() => undefined).then(() => {
+            logger.info('reference server: closed');
+            if (error) reject(error);
+            else resolve();
+          });
         });
         server.closeIdleConnections();
       });

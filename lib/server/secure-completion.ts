@@ -11,6 +11,7 @@ import { UpstreamError } from './completion-backends';
 import { HttpError } from './http-error';
 import { readRequestBody } from './request-body';
 import { sendJson } from './responses';
+import type { TpmAttestationBlock, TpmQuoter } from './tpm-quoter';
 
 const MAX_PAYLOAD_ID_LENGTH = 128;
 /** Visible ASCII only: the id is logged and echoed, so it must not carry control characters. */
@@ -22,6 +23,8 @@ const MAX_CLIENT_KEY_BITS = 16384;
 export const MAX_RESPONSE_PLAINTEXT_BYTES = 4 * MAX_PLAINTEXT_BYTES;
 
 const NO_TPM = Object.freeze({ is_available: false });
+/** The whole 503 detail when a TPM is configured but its quote failed: no reasons for the client. */
+const TPM_FAILED_DETAIL = 'TPM attestation failed';
 
 export interface SecureCompletionContext {
   backend: CryptoBackend;
@@ -30,6 +33,8 @@ export interface SecureCompletionContext {
   maxBodyBytes: number;
   /** True when the request carries the right API key, or none is configured. */
   authorized(req: IncomingMessage): boolean;
+  /** Quotes for `_metadata.tpm_attestation`; absent when the server has no TPM. */
+  tpm?: TpmQuoter;
 }
 
 /** What the request log may say about a request: ids, sizes, tier. Never content. */
@@ -38,6 +43,8 @@ export interface RequestFacts {
   tier?: SecurityTier;
   requestBytes?: number;
   responseBytes?: number;
+  /** Whether the response carries a quote; absent without a TPM. */
+  tpm?: 'quoted' | 'failed';
 }
 
 function singleHeader(req: IncomingMessage, name: string): string | undefined {
@@ -136,6 +143,21 @@ async function complete(
   }
 }
 
+/**
+ * The request's quote, or undefined when it failed. Never rejects: the caller
+ * decides by tier what a failure means, and may not be waiting yet when it happens.
+ */
+function startQuote(tpm: TpmQuoter, payloadId: string, res: ServerResponse): Promise<TpmAttestationBlock | undefined> {
+  const clientGone = new AbortController();
+  const onClose = (): void => clientGone.abort();
+  res.once('close', onClose);
+  return tpm.quote(payloadId, clientGone.signal).then(
+    (block) => block,
+    // The quoter has logged why.
+    () => undefined,
+  ).finally(() => res.off('close', onClose));
+}
+
 async function sealResponse(backend: CryptoBackend, response: Record<string, unknown>, recipient: PublicKeyHandle): Promise<SealedFields> {
   let plaintext: Secret;
   try {
@@ -167,14 +189,28 @@ export async function handleSecureCompletion(
   const clientKey = readClientKey(context.backend, req);
   const tier = readTier(req);
   facts.tier = tier;
-  if (tier === 'maximum') {
+  if (tier === 'maximum' && !context.tpm) {
     throw new HttpError(503, 'the maximum security tier requires TPM attestation, which this server does not have');
   }
 
   const body = await readRequestBody(req, context.maxBodyBytes);
   facts.requestBytes = body.length;
   const request = await openRequest(context, decodeBody(body));
+
+  // Quoting starts only once the package has opened, so malformed requests cost
+  // no TPM time. For `maximum` the quote is a precondition: the plaintext reaches
+  // the completion backend only once the quote exists. Other tiers quote while
+  // the backend works, and a failed quote leaves them {"is_available": false}, as
+  // on a server without a TPM (PROTOCOL.md's tier rule); a client that insists
+  // on attestation refuses such an answer itself.
+  const quoting = context.tpm ? startQuote(context.tpm, payloadId, res) : undefined;
+  if (tier === 'maximum' && (await quoting) === undefined) {
+    facts.tpm = 'failed';
+    throw new HttpError(503, TPM_FAILED_DETAIL);
+  }
   const completion = await complete(context, request, res);
+  const quote = await quoting;
+  if (quoting) facts.tpm = quote ? 'quoted' : 'failed';
 
   const processedAt = new Date().toISOString();
   const existingMetadata = completion._metadata;
@@ -185,7 +221,7 @@ export async function handleSecureCompletion(
       ...(typeof existingMetadata === 'object' && existingMetadata !== null && !Array.isArray(existingMetadata) ? existingMetadata : {}),
       payload_id: payloadId,
       processed_at: processedAt,
-      tpm_attestation: NO_TPM,
+      tpm_attestation: quote ?? NO_TPM,
     },
   };
   const sealed = await sealResponse(context.backend, response, clientKey);

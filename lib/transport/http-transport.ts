@@ -3,7 +3,7 @@
 // turns socket failures into APIConnectionError.
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { APIConnectionError, APIUserAbortError, SecurityError } from '../errors';
+import { APIConnectionError, APIUserAbortError, InvalidRequestError, SecurityError } from '../errors';
 
 export interface HttpResponse {
   status: number;
@@ -64,6 +64,12 @@ export class HttpTransport {
 
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
+      let timer: NodeJS.Timeout | undefined = undefined;
+      let outgoing: http.ClientRequest | undefined;
+      const onAbort = (): void => {
+        outgoing?.destroy();
+        finish(new APIUserAbortError('the request was aborted'));
+      };
       const finish = (error: Error | null, response?: HttpResponse): void => {
         if (settled) return;
         settled = true;
@@ -77,44 +83,51 @@ export class HttpTransport {
         headers,
         agent: isHttps ? this.#httpsAgent : this.#httpAgent,
       };
-      const outgoing = (isHttps ? https : http).request(req.url, options, (incoming) => {
-        const chunks: Buffer[] = [];
-        let received = 0;
-        incoming.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > this.#options.maxResponseBytes) {
-            outgoing.destroy();
-            finish(new APIConnectionError('the response is larger than the SDK accepts', { code: 'NOMYO_RESPONSE_TOO_LARGE' }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        incoming.on('end', () => {
-          if (!incoming.complete) {
-            finish(new APIConnectionError('the connection closed before the response was complete'));
-            return;
-          }
-          finish(null, { status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks) });
-        });
-        incoming.on('aborted', () => finish(new APIConnectionError('the connection closed mid-response')));
-        incoming.on('error', (error) => finish(new APIConnectionError('the connection failed mid-response', { cause: error })));
-      });
-      outgoing.setNoDelay(true);
-      const timer = setTimeout(() => {
-        outgoing.destroy();
+      try {
+        outgoing = (isHttps ? https : http).request(req.url, options, (incoming) => this.#collect(incoming, finish));
+      } catch {
+        // Node refuses a header value it cannot send (control characters) before any byte goes out.
+        finish(new InvalidRequestError('the request has a header value that cannot be sent', undefined, undefined, 'NOMYO_BAD_HEADER'));
+        return;
+      }
+      const request = outgoing;
+      request.setNoDelay(true);
+      timer = setTimeout(() => {
+        request.destroy();
         finish(new APIConnectionError(`the request timed out after ${req.timeoutMs} ms`, { code: 'NOMYO_TIMEOUT' }));
       }, req.timeoutMs);
-      const onAbort = (): void => {
-        outgoing.destroy();
-        finish(new APIUserAbortError('the request was aborted'));
-      };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      request.on('error', (error: NodeJS.ErrnoException) => {
         const what = error.code ? ` (${error.code})` : '';
         finish(new APIConnectionError(`connection to ${req.url.host} failed${what}`, { cause: error, code: 'NOMYO_CONNECTION' }));
       });
-      outgoing.end(req.body);
+      request.end(req.body);
     });
+  }
+
+  /** Reads a response body, up to the size limit. */
+  #collect(incoming: http.IncomingMessage, finish: (error: Error | null, response?: HttpResponse) => void): void {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    incoming.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > this.#options.maxResponseBytes) {
+        // Settle first: destroying the stream emits its own errors synchronously.
+        finish(new APIConnectionError('the response is larger than the SDK accepts', { code: 'NOMYO_RESPONSE_TOO_LARGE' }));
+        incoming.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    incoming.on('end', () => {
+      if (!incoming.complete) {
+        finish(new APIConnectionError('the connection closed before the response was complete'));
+        return;
+      }
+      finish(null, { status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks) });
+    });
+    incoming.on('aborted', () => finish(new APIConnectionError('the connection closed mid-response')));
+    incoming.on('error', (error) => finish(new APIConnectionError('the connection failed mid-response', { cause: error })));
   }
 
   /** Closes kept-alive connections. */

@@ -16,10 +16,10 @@ constexpr const char* kEncryptedKey = "encrypted_aes_key";
 
 Napi::Value SealBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  SharedRegion plaintext = SecureBuffer::FromArgument(info[0], "plaintext");
+  SharedRegionUse plaintext = UseRegion(SecureBuffer::FromArgument(info[0], "plaintext"));
   SharedPkey recipient = PublicKey::FromArgument(info[1], "recipient");
   return PromiseWorker<PackageFields>::Run(
-      env, [plaintext, recipient] { return Seal(*plaintext, recipient.get()); },
+      env, [plaintext, recipient] { return Seal(**plaintext, recipient.get()); },
       [](Napi::Env env, PackageFields& fields) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set(kCiphertext, fields.ciphertext);

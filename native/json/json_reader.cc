@@ -130,6 +130,44 @@ class JsonReader {
     }
   }
 
+  // The decimal exponent of a validated JSON number's first significant digit
+  // (1 for "5", 0 for "0.5", -400 for 1e-401); only its sign matters here.
+  static long long DecimalMagnitude(const uint8_t* p, const uint8_t* end) {
+    if (*p == '-') p++;
+    long long integer_digits = 0, leading_fraction_zeros = 0;
+    bool significant = false;
+    while (p < end && *p >= '0' && *p <= '9') {
+      if (*p != '0' || significant) {
+        significant = true;
+        integer_digits++;
+      }
+      p++;
+    }
+    if (p < end && *p == '.') {
+      p++;
+      while (p < end && *p >= '0' && *p <= '9') {
+        if (!significant && *p == '0') {
+          leading_fraction_zeros++;
+        } else {
+          significant = true;
+        }
+        p++;
+      }
+    }
+    long long exponent = 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+      p++;
+      bool negative = *p == '-';
+      if (*p == '+' || *p == '-') p++;
+      for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (exponent < 1000000000) exponent = exponent * 10 + (*p - '0');
+      }
+      if (negative) exponent = -exponent;
+    }
+    long long base = integer_digits > 0 ? integer_digits : -leading_fraction_zeros;
+    return base + exponent;
+  }
+
   Napi::Value ParseNumber() {
     const uint8_t* start = p_;
     if (*p_ == '-') p_++;
@@ -155,16 +193,10 @@ class JsonReader {
     double d = 0;
     auto result =
         std::from_chars(reinterpret_cast<const char*>(start), reinterpret_cast<const char*>(p_), d);
-    // from_chars reports overflow as out of range; JSON.parse yields ±Infinity.
     if (result.ec == std::errc::result_out_of_range) {
-      bool tiny = false;
-      for (const uint8_t* q = start; q < p_; q++) {
-        if (*q == 'e' || *q == 'E') {
-          tiny = q + 1 < p_ && q[1] == '-';
-          break;
-        }
-      }
-      d = tiny ? 0.0 : std::numeric_limits<double>::infinity();
+      // JSON.parse rounds to ±Infinity or ±0: which one depends on where the
+      // first significant digit sits, not on the sign of the exponent alone.
+      d = DecimalMagnitude(start, p_) > 0 ? std::numeric_limits<double>::infinity() : 0.0;
       if (*start == '-') d = -d;
     } else if (result.ec != std::errc()) {
       Fail("bad number");
@@ -193,9 +225,46 @@ class JsonReader {
     p_++;
     JsonSpan span{static_cast<size_t>(quote - begin_), static_cast<size_t>(p_ - begin_)};
     SecureWriter decoded(span.end - span.begin, span.end - span.begin);
-    if (!DecodeJsonString(begin_, span, decoded)) Fail("bad string");
+    bool lone_surrogates = false;
+    if (!DecodeJsonString(begin_, span, decoded, &lone_surrogates)) Fail("bad string");
     SharedRegion bytes = decoded.finish();
+    if (lone_surrogates) return Wtf8ToString(*bytes);
     return Napi::String::New(env_, reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  }
+
+  // A string with lone surrogates, decoded as WTF-8, becomes a JS string through
+  // UTF-16 (in secure scratch memory), keeping the surrogates as JSON.parse does.
+  Napi::String Wtf8ToString(const SecureRegion& wtf8) {
+    SharedRegion units = MakeRegion(wtf8.size() * sizeof(char16_t));
+    auto* out = reinterpret_cast<char16_t*>(units->data());
+    size_t n = 0;
+    const uint8_t* p = wtf8.data();
+    const uint8_t* end = p + wtf8.size();
+    while (p < end) {
+      uint32_t cp;
+      if (*p < 0x80) {
+        cp = *p++;
+      } else if ((*p & 0xE0) == 0xC0 && end - p >= 2) {
+        cp = (p[0] & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+        p += 2;
+      } else if ((*p & 0xF0) == 0xE0 && end - p >= 3) {
+        cp = (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+        p += 3;
+      } else if ((*p & 0xF8) == 0xF0 && end - p >= 4) {
+        cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
+        p += 4;
+      } else {
+        cp = 0xFFFD;  // invalid UTF-8 in the document itself, as V8 would render it
+        p++;
+      }
+      if (cp >= 0x10000) {
+        out[n++] = static_cast<char16_t>(0xD800 + ((cp - 0x10000) >> 10));
+        out[n++] = static_cast<char16_t>(0xDC00 + ((cp - 0x10000) & 0x3FF));
+      } else {
+        out[n++] = static_cast<char16_t>(cp);
+      }
+    }
+    return Napi::String::New(env_, out, n);
   }
 
   Napi::Env env_;

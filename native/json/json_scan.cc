@@ -315,7 +315,8 @@ bool IsValidJson(const uint8_t* data, size_t size) {
   return scanner.AtEnd();
 }
 
-bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out) {
+bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out,
+                      bool* lone_surrogates) {
   if (span.end - span.begin < 2 || data[span.begin] != '"' || data[span.end - 1] != '"') {
     return false;
   }
@@ -351,8 +352,14 @@ bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out) {
             p = save;
           }
         }
-        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
-        AppendUtf8(out, cp);
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+          if (lone_surrogates == nullptr) {
+            cp = 0xFFFD;
+          } else {
+            *lone_surrogates = true;
+          }
+        }
+        AppendUtf8(out, cp);  // a surrogate code point comes out as WTF-8
         break;
       }
       default: return false;

@@ -34,7 +34,11 @@ std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
 bool IsValidJson(const uint8_t* data, size_t size);
 
 // Decodes the JSON string literal at span (quotes included) into `out` as UTF-8.
-// Lone surrogates become U+FFFD. Returns false when it is not a valid string.
-bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out);
+// Lone surrogate escapes have no UTF-8 form: with `lone_surrogates` null they
+// become U+FFFD; otherwise they are written as 3-byte WTF-8 and the flag is set,
+// so that a caller making a JS string can keep them, as JSON.parse does.
+// Returns false when it is not a valid string.
+bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out,
+                      bool* lone_surrogates = nullptr);
 
 }  // namespace nomyo

@@ -1,7 +1,12 @@
 #include "json_writer.h"
 
+#include <sodium.h>
+
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "../errors.h"
@@ -21,6 +26,10 @@ class JsonWriter {
   bool Write(napi_value holder_key, napi_value value) {
     napi_valuetype type;
     Check(napi_typeof(env_, value, &type));
+    if (type == napi_object) {
+      value = UnboxPrimitive(value);
+      Check(napi_typeof(env_, value, &type));
+    }
     if (type == napi_object) {
       napi_value to_json = ToJsonMethod(value);
       if (to_json != nullptr) {
@@ -67,6 +76,50 @@ class JsonWriter {
     return s;
   }
 
+  napi_value Builtin(const char* constructor, const char* method) {
+    napi_value global, ctor, prototype, function;
+    Check(napi_get_global(env_, &global));
+    Check(napi_get_named_property(env_, global, constructor, &ctor));
+    Check(napi_get_named_property(env_, ctor, "prototype", &prototype));
+    Check(napi_get_named_property(env_, prototype, method, &function));
+    return function;
+  }
+
+  // Calls `function` with `self` as this; nullptr when it throws (the exception is cleared).
+  napi_value TryCall(napi_value function, napi_value self) {
+    napi_value result;
+    if (napi_call_function(env_, self, function, 0, nullptr, &result) == napi_ok) return result;
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env_, &ignored);
+    return nullptr;
+  }
+
+  // JSON.stringify writes Number, String and Boolean objects as their primitive
+  // values, and refuses BigInt objects. It goes by internal slot, not by
+  // prototype, so objects from another realm (a vm context) count too: the tag
+  // picks the candidate, and the builtin valueOf, which checks the slot, decides.
+  napi_value UnboxPrimitive(napi_value value) {
+    if (object_to_string_ == nullptr) object_to_string_ = Builtin("Object", "toString");
+    napi_value tag_value = TryCall(object_to_string_, value);
+    if (tag_value == nullptr) return value;
+    char tag[24] = {0};
+    size_t length = 0;
+    if (napi_get_value_string_utf8(env_, tag_value, tag, sizeof tag, &length) != napi_ok)
+      return value;
+    const char* constructor = nullptr;
+    if (strcmp(tag, "[object Number]") == 0) constructor = "Number";
+    if (strcmp(tag, "[object String]") == 0) constructor = "String";
+    if (strcmp(tag, "[object Boolean]") == 0) constructor = "Boolean";
+    if (strcmp(tag, "[object BigInt]") == 0) constructor = "BigInt";
+    if (constructor == nullptr) return value;
+    napi_value primitive = TryCall(Builtin(constructor, "valueOf"), value);
+    if (primitive == nullptr) return value;  // a tag without the slot: an ordinary object
+    if (strcmp(constructor, "BigInt") == 0) {
+      throw MakeTypeError(env_, code::kNotSerializable, "a BigInt cannot be serialized to JSON");
+    }
+    return primitive;
+  }
+
   napi_value ToJsonMethod(napi_value object) {
     napi_value method;
     Check(napi_get_named_property(env_, object, "toJSON", &method));
@@ -75,6 +128,8 @@ class JsonWriter {
     return type == napi_function ? method : nullptr;
   }
 
+  // ECMAScript Number::toString, as JSON.stringify writes numbers: the shortest
+  // digits that round-trip, placed by the rules of ECMA-262 6.1.6.1.20.
   void WriteNumber(napi_value value) {
     double d;
     Check(napi_get_value_double(env_, value, &d));
@@ -82,51 +137,125 @@ class JsonWriter {
       out_.append("null");
       return;
     }
-    char buf[32];
-    std::to_chars_result r;
-    if (d == std::trunc(d) && std::fabs(d) < 9007199254740992.0) {
-      r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(d));
-    } else {
-      r = std::to_chars(buf, buf + sizeof buf, d);
+    if (d == 0) {
+      out_.append('0');  // also for -0
+      return;
     }
-    out_.append(buf, static_cast<size_t>(r.ptr - buf));
+    char sci[40];
+    std::to_chars_result r = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
+    // sci is "[-]D[.DDD]e[+-]XX": split into sign, digits and exponent.
+    const char* p = sci;
+    if (*p == '-') {
+      out_.append('-');
+      p++;
+    }
+    char digits[24];
+    int k = 0;
+    while (p < r.ptr && *p != 'e') {
+      if (*p != '.') digits[k++] = *p;
+      p++;
+    }
+    int exponent = 0;
+    std::from_chars(p + 1 + (p[1] == '+' ? 1 : 0), r.ptr, exponent);
+    int n = exponent + 1;  // the decimal point sits after n digits
+    if (k <= n && n <= 21) {
+      out_.append(digits, static_cast<size_t>(k));
+      for (int i = k; i < n; i++) out_.append('0');
+    } else if (0 < n && n <= 21) {
+      out_.append(digits, static_cast<size_t>(n));
+      out_.append('.');
+      out_.append(digits + n, static_cast<size_t>(k - n));
+    } else if (-6 < n && n <= 0) {
+      out_.append("0.");
+      for (int i = n; i < 0; i++) out_.append('0');
+      out_.append(digits, static_cast<size_t>(k));
+    } else {
+      out_.append(digits[0]);
+      if (k > 1) {
+        out_.append('.');
+        out_.append(digits + 1, static_cast<size_t>(k - 1));
+      }
+      char tail[8];
+      int written = snprintf(tail, sizeof tail, "e%c%d", n - 1 < 0 ? '-' : '+', std::abs(n - 1));
+      out_.append(tail, static_cast<size_t>(written));
+    }
   }
 
+  // Strings are read as UTF-16 (into secure scratch memory) so that lone
+  // surrogates survive as \uXXXX escapes, as JSON.stringify writes them; a
+  // UTF-8 read would have replaced them with U+FFFD.
   void WriteString(napi_value value) {
-    size_t length;
-    Check(napi_get_value_string_utf8(env_, value, nullptr, 0, &length));
-    if (length + 1 > scratch_->size()) scratch_ = MakeRegion(length + 1 + length / 2);
-    Check(napi_get_value_string_utf8(env_, value, reinterpret_cast<char*>(scratch_->data()),
-                                     length + 1, &length));
-    WriteEscaped(scratch_->data(), length);
+    size_t units;
+    Check(napi_get_value_string_utf16(env_, value, nullptr, 0, &units));
+    size_t bytes_needed = (units + 1) * sizeof(char16_t);
+    if (bytes_needed > scratch_->size()) scratch_ = MakeRegion(bytes_needed + bytes_needed / 2);
+    auto* text = reinterpret_cast<char16_t*>(scratch_->data());
+    Check(napi_get_value_string_utf16(env_, value, text, units + 1, &units));
+    WriteEscaped(text, units);
     // The scratch region stays allocated for the next string but must not keep this one.
-    scratch_->wipe();
+    sodium_memzero(scratch_->data(), units * sizeof(char16_t));
   }
 
-  void WriteEscaped(const uint8_t* s, size_t n) {
+  void WriteEscaped(const char16_t* s, size_t n) {
     static const char kHex[] = "0123456789abcdef";
     out_.append('"');
-    size_t run_start = 0;
-    for (size_t i = 0; i < n; i++) {
-      uint8_t c = s[i];
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out_.append(s + run_start, i - run_start);
-      run_start = i + 1;
-      switch (c) {
-        case '"': out_.append("\\\""); break;
-        case '\\': out_.append("\\\\"); break;
-        case '\b': out_.append("\\b"); break;
-        case '\f': out_.append("\\f"); break;
-        case '\n': out_.append("\\n"); break;
-        case '\r': out_.append("\\r"); break;
-        case '\t': out_.append("\\t"); break;
-        default: {
-          char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-          out_.append(esc, sizeof esc);
-        }
+    size_t i = 0;
+    while (i < n) {
+      // ASCII runs need no escaping; copy them a unit at a time into one reservation.
+      size_t run = i;
+      while (run < n && s[run] < 0x80 && s[run] >= 0x20 && s[run] != '"' && s[run] != '\\') run++;
+      if (run > i) {
+        uint8_t* dst = out_.reserve(run - i);
+        for (size_t j = i; j < run; j++) *dst++ = static_cast<uint8_t>(s[j]);
+        out_.commit(run - i);
+        i = run;
+        continue;
       }
+      char32_t c = s[i++];
+      if (c < 0x20 || c == '"' || c == '\\') {
+        switch (c) {
+          case '"': out_.append("\\\""); break;
+          case '\\': out_.append("\\\\"); break;
+          case '\b': out_.append("\\b"); break;
+          case '\f': out_.append("\\f"); break;
+          case '\n': out_.append("\\n"); break;
+          case '\r': out_.append("\\r"); break;
+          case '\t': out_.append("\\t"); break;
+          default: {
+            char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+            out_.append(esc, sizeof esc);
+          }
+        }
+        continue;
+      }
+      if (c >= 0xD800 && c <= 0xDBFF && i < n && s[i] >= 0xDC00 && s[i] <= 0xDFFF) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (s[i++] - 0xDC00);
+      } else if (c >= 0xD800 && c <= 0xDFFF) {
+        char esc[6] = {'\\',         'u', kHex[c >> 12], kHex[(c >> 8) & 0xf], kHex[(c >> 4) & 0xf],
+                       kHex[c & 0xf]};
+        out_.append(esc, sizeof esc);
+        continue;
+      }
+      uint8_t b[4];
+      size_t len;
+      if (c < 0x800) {
+        b[0] = static_cast<uint8_t>(0xC0 | (c >> 6));
+        b[1] = static_cast<uint8_t>(0x80 | (c & 0x3F));
+        len = 2;
+      } else if (c < 0x10000) {
+        b[0] = static_cast<uint8_t>(0xE0 | (c >> 12));
+        b[1] = static_cast<uint8_t>(0x80 | ((c >> 6) & 0x3F));
+        b[2] = static_cast<uint8_t>(0x80 | (c & 0x3F));
+        len = 3;
+      } else {
+        b[0] = static_cast<uint8_t>(0xF0 | (c >> 18));
+        b[1] = static_cast<uint8_t>(0x80 | ((c >> 12) & 0x3F));
+        b[2] = static_cast<uint8_t>(0x80 | ((c >> 6) & 0x3F));
+        b[3] = static_cast<uint8_t>(0x80 | (c & 0x3F));
+        len = 4;
+      }
+      out_.append(b, len);
     }
-    out_.append(s + run_start, n - run_start);
     out_.append('"');
   }
 
@@ -200,6 +329,7 @@ class JsonWriter {
   SecureWriter out_;
   SharedRegion scratch_;
   std::vector<napi_value> stack_;
+  napi_value object_to_string_ = nullptr;
 };
 
 }  // namespace

@@ -61,21 +61,24 @@ Napi::Value PrivateKey::Generate(const Napi::CallbackInfo& info) {
 
 Napi::Value PrivateKey::ImportPem(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  SharedRegion pem = SecureBuffer::FromArgument(info[0], "pem");
-  SharedRegion password;
+  SharedRegionUse pem = UseRegion(SecureBuffer::FromArgument(info[0], "pem"));
+  SharedRegionUse password;
   if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-    password = SecureBuffer::FromArgument(info[1], "password");
+    password = UseRegion(SecureBuffer::FromArgument(info[1], "password"));
   }
   return PromiseWorker<SharedPkey>::Run(
-      env, [pem, password] { return ImportPrivateKeyPem(*pem, password.get()); },
+      env,
+      [pem, password] { return ImportPrivateKeyPem(**pem, password ? password->get() : nullptr); },
       [](Napi::Env env, SharedPkey& key) -> Napi::Value { return Create(env, std::move(key)); });
 }
 
 Napi::Value PrivateKey::Bits(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
   return Napi::Number::New(info.Env(), KeyBits(Key(info.Env()).get()));
 }
 
 Napi::Value PrivateKey::Disposed(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
   return Napi::Boolean::New(info.Env(), !key_);
 }
 
@@ -88,12 +91,15 @@ Napi::Value PrivateKey::PublicKeyPem(const Napi::CallbackInfo& info) {
 Napi::Value PrivateKey::ExportPem(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SharedPkey key = Key(env);
-  SharedRegion password;
+  SharedRegionUse password;
   if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
-    password = SecureBuffer::FromArgument(info[0], "password");
+    password = UseRegion(SecureBuffer::FromArgument(info[0], "password"));
   }
   return PromiseWorker<SharedRegion>::Run(
-      env, [key, password] { return ExportPrivateKeyPem(key.get(), password.get()); },
+      env,
+      [key, password] {
+        return ExportPrivateKeyPem(key.get(), password ? password->get() : nullptr);
+      },
       [](Napi::Env env, SharedRegion& pem) -> Napi::Value {
         return SecureBuffer::Create(env, std::move(pem));
       });
@@ -140,6 +146,7 @@ Napi::Value PublicKey::ImportPem(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PublicKey::Bits(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
   return Napi::Number::New(info.Env(), KeyBits(key_.get()));
 }
 

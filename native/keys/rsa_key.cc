@@ -93,6 +93,12 @@ SharedPkey ImportPrivateKeyPem(const SecureRegion& pem, const SecureRegion* pass
 
 SharedPkey ImportPublicKeyPem(const std::string& pem) {
   ErrorQueueGuard clear_errors;
+  // The protocol carries SubjectPublicKeyInfo; OpenSSL's decoder would also take
+  // PKCS#1 "RSA PUBLIC KEY", which other implementations refuse.
+  size_t label = pem.find_first_not_of(" \t\r\n");
+  if (label == std::string::npos || pem.compare(label, 26, "-----BEGIN PUBLIC KEY-----") != 0) {
+    throw KeyFailure{code::kKeyInvalid, "not a PEM (SubjectPublicKeyInfo) public key"};
+  }
   if (pem.size() > INT_MAX) throw KeyFailure{code::kKeyInvalid, "not a PEM public key"};
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) throw KeyFailure{code::kOutOfMemory, "out of memory"};

@@ -136,10 +136,12 @@ Napi::Value SecureBuffer::SerializeJsonValue(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[1].IsNumber()) {
     throw Napi::TypeError::New(env, "expected (value, limit)");
   }
-  double limit = info[1].As<Napi::Number>().DoubleValue();
-  if (!(limit >= 0)) throw Napi::TypeError::New(env, "limit must be a non-negative number");
-  SharedRegion json =
-      RunOrThrow(env, [&] { return SerializeJson(env, info[0], static_cast<size_t>(limit)); });
+  double limit_number = info[1].As<Napi::Number>().DoubleValue();
+  if (!(limit_number >= 0)) throw Napi::TypeError::New(env, "limit must be a non-negative number");
+  // Casting a double at or past 2^64 (Infinity included) to size_t is undefined.
+  const size_t limit =
+      limit_number >= 18446744073709549568.0 ? SIZE_MAX : static_cast<size_t>(limit_number);
+  SharedRegion json = RunOrThrow(env, [&] { return SerializeJson(env, info[0], limit); });
   return Create(env, std::move(json));
 }
 
@@ -185,27 +187,31 @@ Napi::Value SecureBuffer::ReadFile(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SecureBuffer::ByteLength(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
   return Napi::Number::New(info.Env(), static_cast<double>(region_ ? region_->size() : 0));
 }
 
 Napi::Value SecureBuffer::Locked(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
   return Napi::Boolean::New(info.Env(), region_ && region_->locked());
 }
 
 Napi::Value SecureBuffer::DumpExcluded(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
   return Napi::Boolean::New(info.Env(), region_ && region_->dump_excluded());
 }
 
 Napi::Value SecureBuffer::Disposed(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
   return Napi::Boolean::New(info.Env(), !region_);
 }
 
 Napi::Value SecureBuffer::Dispose(const Napi::CallbackInfo& info) {
-  // Wiped now even if a view or a pending operation still holds the region:
-  // dispose means the plaintext is gone, and the memory is released with the
-  // last holder.
+  // Wiped now even if a view still maps it (dispose means the plaintext is
+  // gone), or when an operation reading it ends; the pages are released with
+  // the last holder.
   if (region_) {
-    region_->wipe();
+    region_->request_wipe();
     region_.reset();
   }
   return info.Env().Undefined();

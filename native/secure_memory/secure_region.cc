@@ -80,6 +80,19 @@ void SecureRegion::truncate(size_t new_size) {
 
 void SecureRegion::wipe() { sodium_memzero(data_, capacity_); }
 
+void SecureRegion::request_wipe() {
+  wipe_requested_ = true;
+  if (users_ == 0) wipe();
+}
+
+RegionUse::RegionUse(SharedRegion region) : region_(std::move(region)) { region_->users_++; }
+
+RegionUse::~RegionUse() {
+  // Sequentially consistent: either this sees the request, or request_wipe()
+  // sees no user left; at least one of them wipes.
+  if (--region_->users_ == 0 && region_->wipe_requested_) region_->wipe();
+}
+
 LockAccounting SecureRegion::accounting() {
   return {g_locked_bytes.load(), g_unlocked_bytes.load(), g_live_regions.load()};
 }

@@ -2,6 +2,7 @@
 // core dumps, fenced by guard pages, and wiped before it is returned to the system.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,10 @@ class SecureRegion {
   // Wipes the bytes now; the region stays usable (all zero).
   void wipe();
 
+  // dispose() from JS: wipes now, or — while an operation in flight still reads
+  // the bytes (see RegionUse) — as soon as the last such operation ends.
+  void request_wipe();
+
   static LockAccounting accounting();
 
  private:
@@ -48,11 +53,37 @@ class SecureRegion {
   size_t capacity_ = 0;  // page-rounded usable bytes between the guard pages
   bool locked_ = false;
   bool dump_excluded_ = false;
+  std::atomic<int> users_{0};
+  std::atomic<bool> wipe_requested_{false};
+
+  friend class RegionUse;
 };
 
 using SharedRegion = std::shared_ptr<SecureRegion>;
 
 inline SharedRegion MakeRegion(size_t size) { return std::make_shared<SecureRegion>(size); }
+
+// Held by an operation on the threadpool for as long as it reads a region, so
+// that a dispose() meanwhile neither races the read nor lets the operation see
+// a half-wiped secret: the wipe waits until the operation ends.
+class RegionUse {
+ public:
+  explicit RegionUse(SharedRegion region);
+  ~RegionUse();
+  RegionUse(const RegionUse&) = delete;
+  RegionUse& operator=(const RegionUse&) = delete;
+
+  const SecureRegion& operator*() const { return *region_; }
+  const SecureRegion* get() const { return region_.get(); }
+
+ private:
+  SharedRegion region_;
+};
+
+using SharedRegionUse = std::shared_ptr<RegionUse>;
+inline SharedRegionUse UseRegion(SharedRegion region) {
+  return region ? std::make_shared<RegionUse>(std::move(region)) : nullptr;
+}
 
 // RLIMIT_MEMLOCK soft limit in bytes, or -1 when unlimited.
 int64_t LockLimitBytes();

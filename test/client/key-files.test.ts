@@ -10,7 +10,7 @@ import {
   itLeaksNoSecretsInErrors,
   rejectionOf,
 } from './support/canaries';
-import { ask, captureLogger, echoOf, itFailingOnFallback } from './support/fixtures';
+import { ask, captureLogger, echoOf } from './support/fixtures';
 import type { CapturedLog } from './support/fixtures';
 import { hasOpenssl, makeTempDir, openssl, removeTempDirs, spkiDer, writeFileWithMode, writeKeyPair } from './support/keys';
 import { headerOf, startFaultServer } from './support/servers';
@@ -96,10 +96,8 @@ describe('generateKeys({ saveToFile: true, keyDir, password })', () => {
     for (const oid of [':PBES2', ':PBKDF2', ':hmacWithSHA256', ':aes-256-cbc']) expect(structure).toContain(oid);
   });
 
-  // BUG (fallback only): node-crypto-backend exportPem uses KeyObject.export with
-  // a cipher, which takes OpenSSL's default PBKDF2 count (2048), not the
-  // 600,000 the README promises (lib/crypto/node-crypto-backend.ts exportPem).
-  itFailingOnFallback('uses 600,000 PBKDF2 iterations, as the README says', () => {
+  // Both backends: KeyObject.export() alone would take OpenSSL's default of 2,048.
+  it('uses 600,000 PBKDF2 iterations, as the README says', () => {
     const structure = openssl(['asn1parse', '-in', privatePath]).toString();
     expect(structure).toMatch(/prim: INTEGER\s+:0927C0\b/); // 600000
   });

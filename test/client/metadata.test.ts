@@ -58,7 +58,11 @@ describe('_metadata from the reference server', () => {
 
   it("keeps the server's tpm_attestation", async () => {
     const response = await client.create(ask('attestation', { security_tier: 'standard' }));
-    expect(response._metadata.tpm_attestation).toEqual({ is_available: false });
+    // The client attaches its verdict (attestation: 'verify' is the default).
+    expect(response._metadata.tpm_attestation).toMatchObject({
+      is_available: false,
+      verification: { verified: false, failure: 'attestation not available' },
+    });
   });
 
   it('has exactly the documented fields', async () => {

@@ -98,12 +98,9 @@ describe('fetching the server key', () => {
     }
   });
 
-  // BUG: concurrent calls share one key fetch (lib/client/server-key.ts,
-  // ServerKeyCache.get), but that fetch runs with the signal and timeout of
-  // whichever call started it: when that caller aborts (or its short per-call
-  // timeout expires), every other call waiting on the same fetch fails with the
-  // first caller's APIUserAbortError / timeout, though nobody aborted them.
-  it.failing('one caller aborting does not fail another call waiting on the same key fetch', async () => {
+  // Concurrent calls share one key fetch; one caller's abort must end only its
+  // own wait, not the fetch the others are waiting on.
+  it('one caller aborting does not fail another call waiting on the same key fetch', async () => {
     let arrived: () => void = () => undefined;
     let release: () => void = () => undefined;
     const keyRequested = new Promise<void>((resolve) => (arrived = resolve));

@@ -164,14 +164,10 @@ describe('a package that answers another request', () => {
     expect(error.code).toBe('NOMYO_PAYLOAD_ID_MISMATCH');
   });
 
-  // BUG: the package's payload_id sits outside the ciphertext (GCM has no
-  // associated data), so whoever replays an earlier answer can rewrite it. The
-  // sealed _metadata.payload_id the server put inside names the earlier request,
-  // but the client never compares it: it overwrites it with the current id
-  // (lib/client/secure-chat-completion.ts, metadata() in #openResponse) and
-  // returns the earlier answer as the answer to this request. README: "a 200
-  // ... that answers another payload id is a SecurityError".
-  it.failing('replays an earlier answer with the outer payload_id rewritten: SecurityError, not retried', async () => {
+  // The package's payload_id sits outside the ciphertext (GCM has no associated
+  // data), so a replayer can rewrite it; the sealed _metadata.payload_id inside
+  // still names the earlier request, and the client compares it.
+  it('replays an earlier answer with the outer payload_id rewritten: SecurityError, not retried', async () => {
     let earlier: PackageObject | undefined;
     fault.onPost = async (exchange) => {
       const pkg = await exchange.echoPackage();

@@ -16,7 +16,7 @@ function expectRefusal(error: Error): void {
   expect(isTypeError(error) || error instanceof NomyoError).toBe(true);
 }
 
-describe.each(backends)('%s backend refuses misuse cleanly', (name, make) => {
+describe.each(backends)('%s backend refuses misuse cleanly', (_name, make) => {
   const backend: CryptoBackend = make();
   let key: PrivateKeyHandle;
   let recipient: PublicKeyHandle;
@@ -69,7 +69,7 @@ describe.each(backends)('%s backend refuses misuse cleanly', (name, make) => {
   // native-backend.ts calls `(secret as NativeSecureBuffer).toString()` unchecked: any
   // object's own Object.prototype.toString answers, so secretToString({}) returns
   // "[object Object]" instead of refusing.
-  (name === 'native' ? it.failing : it).each(notSecrets.filter(([what]) => what !== 'null'))(
+  it.each(notSecrets.filter(([what]) => what !== 'null'))(
     'refuses %s for secretToString()',
     (_what, value) => {
       expectRefusal(caughtSync(() => backend.secretToString(value() as Secret)));
@@ -122,20 +122,20 @@ describe.each(backends)('%s backend refuses misuse cleanly', (name, make) => {
   // that turn every failure into ENCRYPT_FAILED / DECRYPT_FAILED / KEY_INVALID, so a
   // programming error (a disposed object) is reported as a crypto failure: open() with a
   // disposed key even says "the package could not be decrypted", as for a forged package.
-  (name === 'node-crypto' ? it.failing : it)('refuses a disposed secret in seal() with NOMYO_DISPOSED', async () => {
+  it('refuses a disposed secret in seal() with NOMYO_DISPOSED', async () => {
     const secret = backend.secretFromString('{"a":"disposed"}');
     secret.dispose();
     expect(codeOf(await caught(() => backend.seal(secret, recipient)))).toBe('NOMYO_DISPOSED');
   });
 
-  (name === 'node-crypto' ? it.failing : it)('refuses a disposed key in open() with NOMYO_DISPOSED', async () => {
+  it('refuses a disposed key in open() with NOMYO_DISPOSED', async () => {
     const doomed = await backend.generateKeyPair(2048);
     const sealed = manualSeal(Buffer.from('{}'), doomed.publicKeyPem());
     doomed.dispose();
     expect(codeOf(await caught(() => backend.open(sealed, doomed)))).toBe('NOMYO_DISPOSED');
   });
 
-  (name === 'node-crypto' ? it.failing : it)('refuses a disposed password in importPrivateKey() with NOMYO_DISPOSED', async () => {
+  it('refuses a disposed password in importPrivateKey() with NOMYO_DISPOSED', async () => {
     const pem = backend.secretFromString(await exportPemText(backend, key, 'pw'));
     const password = backend.secretFromString('pw');
     password.dispose();
@@ -160,7 +160,7 @@ describe.each(backends)('%s backend refuses misuse cleanly', (name, make) => {
   // encrypts zeros (one that is reading it races the wipe) and resolves as if all were well.
   // To make the order deterministic, the threadpool is kept busy first, so the seal job
   // cannot start before dispose() returns.
-  (name === 'native' ? it.failing : it)('never seals other bytes when the plaintext is disposed while seal() runs', async () => {
+  it('never seals other bytes when the plaintext is disposed while seal() runs', async () => {
     const text = JSON.stringify({ inflight: 'z'.repeat(64 * 1024) });
     const plaintext = backend.secretFromString(text);
     const blockers = occupyThreadpool();
@@ -338,7 +338,7 @@ describe('native accessors called on a receiver of another class', () => {
     return outcome.threw === 'TypeError' ? 'ok' : `${className}.${accessor} on ${receiver}: ${JSON.stringify(outcome)}`;
   }
 
-  it.failing('throw a TypeError instead of reading another type (or crashing)', () => {
+  it('throw a TypeError instead of reading another type (or crashing)', () => {
     const wrong = cases.map(([c, a, r]) => run(c, a, r)).filter((line) => line !== 'ok');
     expect(wrong).toEqual([]);
   });

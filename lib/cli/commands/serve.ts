@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startReferenceServer } from '../../server';
+import { isTpmAikAlgorithm } from '../../server/tpm-quoter';
 import { debugLogger } from '../../logging';
 import type { Logger } from '../../logging';
 import { readPassword, UsageError } from '../args';
@@ -15,12 +16,18 @@ export const serveUsage = `nomyo serve [options]
   --upstream URL        OpenAI-compatible upstream for --backend openai (e.g. http://127.0.0.1:8080)
   --tls-key FILE        serve HTTPS with this key ...
   --tls-cert FILE       ... and this certificate
+  --tpm TCTI            attest every answer with a TPM 2.0 quote through tpm2-tools, e.g.
+                        device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321; serves the
+                        maximum tier (503 if a quote fails; other tiers then get
+                        is_available: false). Quote timings: NODE_DEBUG=nomyo
+  --tpm-aik ALG         ecc (P-256, default) | rsa (2048, much slower): the per-request AIK
   --quiet               no request log on stderr
 API keys come from the environment: NOMYO_SERVER_API_KEY (required of clients when set),
 NOMYO_UPSTREAM_API_KEY (sent upstream).`;
 
 const stderrLogger: Logger = {
-  debug: () => undefined,
+  // Debug lines (e.g. quote timings) are for NODE_DEBUG=nomyo, as everywhere in the SDK.
+  debug: debugLogger.debug,
   info: (message) => process.stderr.write(`nomyo serve: ${message}\n`),
   warn: (message) => process.stderr.write(`nomyo serve: warning: ${message}\n`),
   error: (message) => process.stderr.write(`nomyo serve: error: ${message}\n`),
@@ -38,6 +45,8 @@ export async function serve(argv: string[]): Promise<number> {
       upstream: { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-cert': { type: 'string' },
+      tpm: { type: 'string' },
+      'tpm-aik': { type: 'string' },
       quiet: { type: 'boolean' },
     },
   });
@@ -47,6 +56,10 @@ export async function serve(argv: string[]): Promise<number> {
   if ((values['tls-key'] === undefined) !== (values['tls-cert'] === undefined)) {
     throw new UsageError('--tls-key and --tls-cert go together');
   }
+  const tpmAik = values['tpm-aik'];
+  if (tpmAik !== undefined && !isTpmAikAlgorithm(tpmAik)) throw new UsageError('--tpm-aik takes ecc or rsa');
+  if (tpmAik !== undefined && values.tpm === undefined) throw new UsageError('--tpm-aik needs --tpm TCTI');
+  if (values.tpm === '') throw new UsageError('--tpm needs a TCTI, e.g. device:/dev/tpmrm0');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port takes 0-65535');
   const privateKeyPassword = values.key !== undefined
@@ -61,6 +74,8 @@ export async function serve(argv: string[]): Promise<number> {
     ...(values.key !== undefined ? { privateKeyPath: values.key } : {}),
     ...(privateKeyPassword !== undefined ? { privateKeyPassword } : {}),
     ...(values.upstream !== undefined ? { upstreamUrl: values.upstream } : {}),
+    ...(values.tpm !== undefined ? { tpm: values.tpm } : {}),
+    ...(tpmAik !== undefined && isTpmAikAlgorithm(tpmAik) ? { tpmAikAlgorithm: tpmAik } : {}),
     ...(process.env.NOMYO_SERVER_API_KEY ? { apiKey: process.env.NOMYO_SERVER_API_KEY } : {}),
     ...(process.env.NOMYO_UPSTREAM_API_KEY ? { upstreamApiKey: process.env.NOMYO_UPSTREAM_API_KEY } : {}),
     ...(values['tls-key'] !== undefined && values['tls-cert'] !== undefined

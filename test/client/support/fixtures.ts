@@ -52,11 +52,5 @@ export const itNative: jest.It = getMemoryProtectionInfo().native_addon ? it : i
 /** `it` on the fallback, `it.skip` on the native addon. */
 export const itFallback: jest.It = getMemoryProtectionInfo().native_addon ? it.skip : it;
 
-/**
- * `it` on the native addon, `it.failing` on the fallback: for documented
- * behaviour that the node:crypto fallback gets wrong (each use says why).
- */
-export const itFailingOnFallback: jest.It = getMemoryProtectionInfo().native_addon ? it : it.failing;
-
 /** A UUID version 4 (RFC 9562), lowercase as crypto.randomUUID makes them. */
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
