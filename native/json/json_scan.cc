@@ -255,6 +255,26 @@ class Scanner {
   const uint8_t* end_;
 };
 
+bool ReadHex4(const uint8_t*& p, const uint8_t* end, uint32_t& value) {
+  if (end - p < 4) return false;
+  value = 0;
+  for (int i = 0; i < 4; i++) {
+    uint8_t c = *p++;
+    value <<= 4;
+    if (c >= '0' && c <= '9')
+      value |= c - '0';
+    else if (c >= 'a' && c <= 'f')
+      value |= c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      value |= c - 'A' + 10;
+    else
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void AppendUtf8(SecureWriter& out, uint32_t cp) {
   uint8_t b[4];
   size_t n;
@@ -279,26 +299,6 @@ void AppendUtf8(SecureWriter& out, uint32_t cp) {
   }
   out.append(b, n);
 }
-
-bool ReadHex4(const uint8_t*& p, const uint8_t* end, uint32_t& value) {
-  if (end - p < 4) return false;
-  value = 0;
-  for (int i = 0; i < 4; i++) {
-    uint8_t c = *p++;
-    value <<= 4;
-    if (c >= '0' && c <= '9')
-      value |= c - '0';
-    else if (c >= 'a' && c <= 'f')
-      value |= c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      value |= c - 'A' + 10;
-    else
-      return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
                                       const std::vector<JsonPathStep>& path) {

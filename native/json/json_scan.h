@@ -30,6 +30,9 @@ struct JsonPathStep {
 std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
                                       const std::vector<JsonPathStep>& path);
 
+// Appends code point `cp` as UTF-8 (a surrogate code point as 3-byte WTF-8).
+void AppendUtf8(SecureWriter& out, uint32_t cp);
+
 // True when `data` is exactly one valid JSON value (surrounding whitespace allowed).
 bool IsValidJson(const uint8_t* data, size_t size);
 

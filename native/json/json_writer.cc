@@ -11,6 +11,7 @@
 
 #include "../errors.h"
 #include "../secure_memory/secure_writer.h"
+#include "json_scan.h"
 
 namespace nomyo {
 namespace {
@@ -236,25 +237,7 @@ class JsonWriter {
         out_.append(esc, sizeof esc);
         continue;
       }
-      uint8_t b[4];
-      size_t len;
-      if (c < 0x800) {
-        b[0] = static_cast<uint8_t>(0xC0 | (c >> 6));
-        b[1] = static_cast<uint8_t>(0x80 | (c & 0x3F));
-        len = 2;
-      } else if (c < 0x10000) {
-        b[0] = static_cast<uint8_t>(0xE0 | (c >> 12));
-        b[1] = static_cast<uint8_t>(0x80 | ((c >> 6) & 0x3F));
-        b[2] = static_cast<uint8_t>(0x80 | (c & 0x3F));
-        len = 3;
-      } else {
-        b[0] = static_cast<uint8_t>(0xF0 | (c >> 18));
-        b[1] = static_cast<uint8_t>(0x80 | ((c >> 12) & 0x3F));
-        b[2] = static_cast<uint8_t>(0x80 | ((c >> 6) & 0x3F));
-        b[3] = static_cast<uint8_t>(0x80 | (c & 0x3F));
-        len = 4;
-      }
-      out_.append(b, len);
+      AppendUtf8(out_, c);
     }
     out_.append('"');
   }
