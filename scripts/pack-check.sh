@@ -6,16 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-npm run prebuilds
+npm run prebuilds >/dev/null
 test -f prebuilds/linux-x64/nomyo.node
 tarball=$(npm pack --silent | tail -n 1)
-tar -tzf "$tarball" | grep -q 'package/prebuilds/linux-x64/nomyo.node'
+# grep -q would close the pipe early and fail `tar` under pipefail: list first.
+contents=$(tar -tzf "$tarball")
+grep -qx 'package/prebuilds/linux-x64/nomyo.node' <<<"$contents" || { echo "the tarball has no prebuild" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work" "$root/$tarball"' EXIT
-# A PATH with node and npm only: no cc, c++, make, python3 or cmake.
+# A PATH with node, npm and sh only: no cc, c++, make, python3 or cmake.
 mkdir -p "$work/bin" "$work/app"
-for tool in node npm npx; do ln -s "$(command -v "$tool")" "$work/bin/$tool"; done
+for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$work/bin/$tool"; done
 for tool in cc gcc g++ c++ make python3 cmake; do
   if PATH="$work/bin" command -v "$tool" >/dev/null 2>&1; then echo "compiler $tool still reachable" >&2; exit 1; fi
 done
