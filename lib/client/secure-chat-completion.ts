@@ -25,7 +25,7 @@ import {
   isSecurityTier,
 } from '../protocol/constants';
 import type { SecurityTier } from '../protocol/constants';
-import { decodePackage, encodePackage } from '../protocol/package';
+import { decodePackage } from '../protocol/package';
 import { HttpTransport, checkUrlScheme } from '../transport/http-transport';
 import { errorFromResponse } from '../transport/status-errors';
 import { isRetryable, retryDelayMs, sleep } from './retry';
@@ -77,11 +77,14 @@ export interface SecureChatCompletionOptions {
 export type AttestationPolicy = 'off' | 'verify' | 'require';
 const ATTESTATION_POLICIES: readonly AttestationPolicy[] = ['off', 'verify', 'require'];
 
-/** A decrypted response still in secret memory, and how to describe it. */
+/** A decrypted response still in secret memory, and how to accept it. */
 interface OpenedResponse {
   secret: Secret;
-  /** The client's _metadata, merged over what the server put there. */
-  metadata(fromServer: unknown): ResponseMetadata;
+  /**
+   * Checks the server's `_metadata` (sealed payload id, attestation policy) and
+   * returns the client's `_metadata` merged over it; throws when a check fails.
+   */
+  accept(fromServer: unknown): ResponseMetadata;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -148,10 +151,15 @@ export class SecureChatCompletion {
   /** Sends one encrypted chat completion and returns the decrypted answer as a plain object. */
   async create(params: ChatCompletionCreateParams, options: RequestOptions = {}): Promise<ChatCompletion> {
     const opened = await this.#exchange(params, options);
+    let metadata: ResponseMetadata | undefined;
     let completion: unknown;
     try {
+      // Under 'require', a reply whose attestation fails must never become a JS
+      // object: check it in locked memory first. Otherwise one parse serves all.
+      if (this.#attestation === 'require') metadata = opened.accept(this.#backend.parseJsonAt(opened.secret, ['_metadata']));
       completion = this.#backend.parseJson(opened.secret);
-    } catch {
+    } catch (error) {
+      if (error instanceof SecurityError) throw error;
       throw new SecurityError('the decrypted response is not valid JSON', 'NOMYO_BAD_RESPONSE');
     } finally {
       opened.secret.dispose();
@@ -160,7 +168,7 @@ export class SecureChatCompletion {
       throw new SecurityError('the decrypted response is not a JSON object', 'NOMYO_BAD_RESPONSE');
     }
     const result = completion as ChatCompletion;
-    result._metadata = opened.metadata(result._metadata);
+    result._metadata = metadata ?? opened.accept(result._metadata);
     return result;
   }
 
@@ -174,7 +182,7 @@ export class SecureChatCompletion {
       if (this.#backend.jsonTypeAt(opened.secret, []) !== 'object') {
         throw new SecurityError('the decrypted response is not a JSON object', 'NOMYO_BAD_RESPONSE');
       }
-      const metadata = opened.metadata(this.#backend.parseJsonAt(opened.secret, ['_metadata']));
+      const metadata = opened.accept(this.#backend.parseJsonAt(opened.secret, ['_metadata']));
       return new SecureResponse(this.#backend, opened.secret, metadata);
     } catch (error) {
       opened.secret.dispose();
@@ -232,7 +240,7 @@ export class SecureChatCompletion {
         await this.#beforeRetry(attempt, error, payloadId, ctx.signal);
         continue;
       }
-      const fields = await this.#backend.seal(plaintext, serverKey.key);
+      const body = await this.#backend.sealPackage(plaintext, serverKey.key);
       const headers: Record<string, string> = {
         'content-type': 'application/octet-stream',
         accept: 'application/json',
@@ -251,7 +259,7 @@ export class SecureChatCompletion {
           method: 'POST',
           url: endpointUrl(ctx.baseUrl, COMPLETION_PATH),
           headers,
-          body: encodePackage(fields),
+          body,
           timeoutMs: ctx.timeoutMs,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
@@ -295,39 +303,34 @@ export class SecureChatCompletion {
       throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
     }
     const secret = await this.#backend.open(pkg.fields, privateKey);
-    let verification: AttestationVerification | undefined;
-    try {
-      // The envelope's payload_id is not sealed; the one inside is. A replayed
-      // answer to another request names that request here.
-      const sealedId = this.#backend.parseJsonAt(secret, ['_metadata', 'payload_id']);
-      if (sealedId !== undefined && sealedId !== payloadId) {
-        throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
-      }
-      verification = this.#checkAttestation(secret, payloadId);
-    } catch (error) {
-      secret.dispose(); // a reply that fails these checks is wiped, not returned
-      throw error;
-    }
-    const protection = this.#protectionFor(requestPlaintext, secret);
+    const protection = protectionOf(this.#backend, requestPlaintext, secret);
     this.#logger.debug(`response for ${payloadId} decrypted: ${secret.byteLength} bytes`);
     return {
       secret,
-      metadata: (fromServer: unknown): ResponseMetadata => ({
-        ...withVerification(fromServer, verification),
-        payload_id: payloadId,
-        ...(pkg.processedAt !== undefined ? { processed_at: pkg.processedAt } : {}),
-        is_encrypted: true,
-        encryption_algorithm: pkg.algorithm,
-        security_tier: tier ?? null,
-        memory_protection: protection,
-      }),
+      accept: (fromServer: unknown): ResponseMetadata => {
+        const serverMetadata = isRecord(fromServer) ? fromServer : {};
+        // The envelope's payload_id is not sealed; the one inside is. A replayed
+        // answer to another request names that request here.
+        if (serverMetadata.payload_id !== undefined && serverMetadata.payload_id !== payloadId) {
+          throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
+        }
+        const verification = this.#checkAttestation(serverMetadata.tpm_attestation, payloadId);
+        return {
+          ...withVerification(serverMetadata, verification),
+          payload_id: payloadId,
+          ...(pkg.processedAt !== undefined ? { processed_at: pkg.processedAt } : {}),
+          is_encrypted: true,
+          encryption_algorithm: pkg.algorithm,
+          security_tier: tier ?? null,
+          memory_protection: protection,
+        };
+      },
     };
   }
 
   /** Verifies `_metadata.tpm_attestation` as the policy says; throws AttestationError under 'require'. */
-  #checkAttestation(secret: Secret, payloadId: string): AttestationVerification | undefined {
+  #checkAttestation(block: unknown, payloadId: string): AttestationVerification | undefined {
     if (this.#attestation === 'off') return undefined;
-    const block = this.#backend.parseJsonAt(secret, ['_metadata', 'tpm_attestation']);
     const verification =
       block === undefined
         ? undefined
@@ -342,20 +345,6 @@ export class SecureChatCompletion {
       throw new AttestationError(`TPM attestation is required and was ${verdict}`, 'NOMYO_ATTESTATION_FAILED');
     }
     return verification;
-  }
-
-  #protectionFor(request: Secret, response: Secret): RequestMemoryProtection {
-    const facts = this.#backend.memoryFacts();
-    const info = describeMemoryFacts(facts);
-    return {
-      native_addon: facts.nativeAddon,
-      method: info.method,
-      request_plaintext_locked: request.locked,
-      response_plaintext_locked: response.locked,
-      core_dump_excluded: request.dumpExcluded && response.dumpExcluded,
-      plaintext_wiped: facts.nativeAddon,
-      returned_object: 'caller-owned',
-    };
   }
 
   async #clientKeys(): ReturnType<ClientKeys['get']> {
@@ -418,10 +407,27 @@ export class SecureChatCompletion {
   }
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What this request's and this response's plaintext really had, from the secrets themselves. */
+function protectionOf(backend: CryptoBackend, request: Secret, response: Secret): RequestMemoryProtection {
+  const nativeAddon = backend.kind === 'native';
+  return {
+    native_addon: nativeAddon,
+    method: !nativeAddon ? 'none' : request.locked && response.locked ? 'mlock' : 'wipe-only',
+    request_plaintext_locked: request.locked,
+    response_plaintext_locked: response.locked,
+    core_dump_excluded: request.dumpExcluded && response.dumpExcluded,
+    plaintext_wiped: nativeAddon,
+    returned_object: 'caller-owned',
+  };
+}
+
 /** The server's _metadata with the verification attached to its tpm_attestation block. */
-function withVerification(fromServer: unknown, verification: AttestationVerification | undefined): Record<string, unknown> {
-  if (typeof fromServer !== 'object' || fromServer === null || Array.isArray(fromServer)) return {};
-  const metadata = { ...(fromServer as Record<string, unknown>) };
+function withVerification(fromServer: Record<string, unknown>, verification: AttestationVerification | undefined): Record<string, unknown> {
+  const metadata = { ...fromServer };
   const block = metadata.tpm_attestation;
   if (verification !== undefined && typeof block === 'object' && block !== null && !Array.isArray(block)) {
     metadata.tpm_attestation = { ...(block as Record<string, unknown>), verification };

@@ -73,6 +73,8 @@ export interface CryptoBackend {
   importPrivateKey(pem: Secret, password?: Secret): Promise<PrivateKeyHandle>;
   importPublicKey(pem: string): PublicKeyHandle;
   seal(plaintext: Secret, recipient: PublicKeyHandle): Promise<SealedFields>;
+  /** seal(), then the whole package body (protocol 1.0) as bytes ready for the socket. */
+  sealPackage(plaintext: Secret, recipient: PublicKeyHandle): Promise<Buffer>;
   open(fields: SealedFields, key: PrivateKeyHandle): Promise<Secret>;
   memoryFacts(): MemoryFacts;
   versions(): Record<string, string>;

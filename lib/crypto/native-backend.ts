@@ -80,6 +80,12 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
       }
       return mapErrorsAsync(() => binding.seal(nativeSecret(plaintext), recipient.native));
     },
+    sealPackage: async (plaintext, recipient): Promise<Buffer> => {
+      if (!(recipient instanceof NativePublicKeyHandle)) {
+        throw new NomyoError('the key belongs to another backend');
+      }
+      return mapErrorsAsync(() => binding.sealPackage(nativeSecret(plaintext), recipient.native));
+    },
     open: (fields, key) => mapErrorsAsync(() => binding.open(fields, nativeKey(key))),
     memoryFacts: (): MemoryFacts => {
       const facts = binding.memoryFacts();

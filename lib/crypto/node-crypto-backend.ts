@@ -17,6 +17,7 @@ import type {
 } from './backend';
 import { toNomyoError } from './error-mapping';
 import { encryptPkcs8 } from './pkcs8-pbes2';
+import { encodePackage } from '../protocol/package';
 
 const AES_KEY_BYTES = 32;
 const GCM_NONCE_BYTES = 12;
@@ -172,6 +173,31 @@ function decodeField(value: unknown, expectedLength?: number): Buffer {
 }
 
 export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
+  const seal = async (plaintext: Secret, recipient: PublicKeyHandle): Promise<SealedFields> => {
+    if (!(recipient instanceof KeyObjectPublicKey)) throw new NomyoError('the key belongs to another backend');
+    // A copy taken before any await: a dispose() meanwhile must not change what is sealed.
+    const plaintextBytes = Buffer.from(bytesOf(plaintext));
+    const aesKey = crypto.randomBytes(AES_KEY_BYTES);
+    try {
+      const nonce = crypto.randomBytes(GCM_NONCE_BYTES);
+      const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['encrypt']);
+      const sealed = Buffer.from(
+        await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, tagLength: 128 }, gcmKey, plaintextBytes),
+      );
+      const wrapped = Buffer.from(await crypto.subtle.encrypt(RSA_OAEP, await recipient.oaepKey, aesKey));
+      return {
+        ciphertext: sealed.subarray(0, sealed.length - GCM_TAG_BYTES).toString('base64'),
+        nonce: nonce.toString('base64'),
+        tag: sealed.subarray(sealed.length - GCM_TAG_BYTES).toString('base64'),
+        encrypted_aes_key: wrapped.toString('base64'),
+      };
+    } catch {
+      throw codedError('NOMYO_ENCRYPT_FAILED', 'encryption failed');
+    } finally {
+      aesKey.fill(0);
+      plaintextBytes.fill(0);
+    }
+  };
   const parseJson = (secret: Secret): unknown => {
     const bytes = bytesOf(secret); // a disposed secret is NOMYO_DISPOSED, not invalid JSON
     try {
@@ -299,31 +325,8 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       checkUsableRsa(key);
       return new KeyObjectPublicKey(key);
     },
-    seal: async (plaintext, recipient): Promise<SealedFields> => {
-      if (!(recipient instanceof KeyObjectPublicKey)) throw new NomyoError('the key belongs to another backend');
-      // A copy taken before any await: a dispose() meanwhile must not change what is sealed.
-      const plaintextBytes = Buffer.from(bytesOf(plaintext));
-      const aesKey = crypto.randomBytes(AES_KEY_BYTES);
-      try {
-        const nonce = crypto.randomBytes(GCM_NONCE_BYTES);
-        const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['encrypt']);
-        const sealed = Buffer.from(
-          await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, tagLength: 128 }, gcmKey, plaintextBytes),
-        );
-        const wrapped = Buffer.from(await crypto.subtle.encrypt(RSA_OAEP, await recipient.oaepKey, aesKey));
-        return {
-          ciphertext: sealed.subarray(0, sealed.length - GCM_TAG_BYTES).toString('base64'),
-          nonce: nonce.toString('base64'),
-          tag: sealed.subarray(sealed.length - GCM_TAG_BYTES).toString('base64'),
-          encrypted_aes_key: wrapped.toString('base64'),
-        };
-      } catch {
-        throw codedError('NOMYO_ENCRYPT_FAILED', 'encryption failed');
-      } finally {
-        aesKey.fill(0);
-        plaintextBytes.fill(0);
-      }
-    },
+    seal,
+    sealPackage: async (plaintext, recipient) => Buffer.from(encodePackage(await seal(plaintext, recipient))),
     open: async (fields, key) => {
       if (!(key instanceof KeyObjectPrivateKey)) throw new NomyoError('the key belongs to another backend');
       const oaepKey = key.oaepKey; // a disposed key is NOMYO_DISPOSED, not a failed decryption

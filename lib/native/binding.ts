@@ -156,6 +156,8 @@ export interface NativeBinding {
   PublicKey: NativePublicKeyStatic;
   seal(plaintext: NativeSecureBuffer, recipient: NativePublicKey | NativePrivateKey): Promise<SealedFields>;
   open(fields: SealedFields, key: NativePrivateKey): Promise<NativeSecureBuffer>;
+  /** The whole package body for `recipient`, as the protocol's UTF-8 JSON. */
+  sealPackage(plaintext: NativeSecureBuffer, recipient: NativePublicKey | NativePrivateKey): Promise<Buffer>;
   memoryFacts(): NativeMemoryFacts;
   versions(): { openssl: string; libsodium: string; napi: number };
   /** Offline TPM2_Quote verification; throws only on wrong argument types. */

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <climits>
+#include <cstring>
 #include <vector>
 
 #include "base64.h"
@@ -137,6 +138,101 @@ PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient) {
   return PackageFields{Base64Encode(ciphertext.data(), ciphertext.size()),
                        Base64Encode(nonce, sizeof nonce), Base64Encode(tag, sizeof tag),
                        Base64Encode(wrapped.data(), wrapped.size())};
+}
+
+namespace {
+
+// Protocol 1.0 body, split around its variable parts.
+constexpr char kBodyHead[] =
+    "{\"version\":\"1.0\",\"algorithm\":\"hybrid-aes256-rsa4096\","
+    "\"encrypted_payload\":{\"ciphertext\":\"";
+constexpr char kBodyNonce[] = "\",\"nonce\":\"";
+constexpr char kBodyTag[] = "\",\"tag\":\"";
+constexpr char kBodyKey[] = "\"},\"encrypted_aes_key\":\"";
+constexpr char kBodyTail[] =
+    "\",\"key_algorithm\":\"RSA-OAEP-SHA256\",\"payload_algorithm\":\"AES-256-GCM\"}";
+
+// A multiple of 3, so that the base64 of the slices concatenates into the base64 of the whole.
+constexpr size_t kSealSlice = 3 * 16 * 1024;
+
+size_t Base64Length(size_t n) { return 4 * ((n + 2) / 3); }
+
+class BodyWriter {
+ public:
+  explicit BodyWriter(char* out) : out_(out) {}
+  void Text(const char* text, size_t n) {
+    memcpy(out_ + at_, text, n);
+    at_ += n;
+  }
+  template <size_t N>
+  void Text(const char (&text)[N]) {
+    Text(text, N - 1);
+  }
+  void Base64(const uint8_t* data, size_t n) {
+    at_ += static_cast<size_t>(
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out_ + at_), data, static_cast<int>(n)));
+  }
+  size_t size() const { return at_; }
+
+ private:
+  char* out_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient) {
+  ErrorQueueGuard clear_errors;
+  SecureRegion aes_key(kAesKeyBytes);
+  uint8_t nonce[kGcmNonceBytes];
+  uint8_t tag[kGcmTagBytes];
+  if (RAND_bytes(aes_key.data(), kAesKeyBytes) != 1 || RAND_bytes(nonce, kGcmNonceBytes) != 1) {
+    throw EncryptFailed{};
+  }
+  ObserveKey(aes_key);
+  std::vector<uint8_t> wrapped = WrapKey(aes_key, recipient);
+
+  const size_t n = plaintext.size();
+  PackageBody body;
+  size_t capacity = sizeof kBodyHead + Base64Length(n) + sizeof kBodyNonce +
+                    Base64Length(kGcmNonceBytes) + sizeof kBodyTag + Base64Length(kGcmTagBytes) +
+                    sizeof kBodyKey + Base64Length(wrapped.size()) + sizeof kBodyTail;
+  body.bytes.reset(new char[capacity]);
+  BodyWriter out(body.bytes.get());
+  out.Text(kBodyHead);
+
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, aes_key.data(), nonce) != 1) {
+    throw EncryptFailed{};
+  }
+  std::vector<uint8_t> slice(kSealSlice);
+  for (size_t done = 0; done < n;) {
+    size_t take = n - done < kSealSlice ? n - done : kSealSlice;
+    int out_len = 0;
+    if (EVP_EncryptUpdate(ctx.get(), slice.data(), &out_len, plaintext.data() + done,
+                          static_cast<int>(take)) != 1 ||
+        static_cast<size_t>(out_len) != take) {
+      throw EncryptFailed{};
+    }
+    out.Base64(slice.data(), take);
+    done += take;
+  }
+  int final_len = 0;
+  if (EVP_EncryptFinal_ex(ctx.get(), slice.data(), &final_len) != 1 || final_len != 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, tag) != 1) {
+    throw EncryptFailed{};
+  }
+  out.Text(kBodyNonce);
+  out.Base64(nonce, sizeof nonce);
+  out.Text(kBodyTag);
+  out.Base64(tag, sizeof tag);
+  out.Text(kBodyKey);
+  out.Base64(wrapped.data(), wrapped.size());
+  out.Text(kBodyTail);
+  body.size = out.size();
+  return body;
 }
 
 SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key) {

@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
 #include <string>
 
 #include "../secure_memory/secure_region.h"
@@ -40,6 +41,16 @@ using AesKeyObserver = void (*)(const uint8_t* key, size_t size);
 void SetAesKeyObserver(AesKeyObserver observer);
 
 PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient);
+
+// The whole package body (protocol 1.0, the fields in the order of the
+// TypeScript encodePackage), sealed for `recipient`. The ciphertext is
+// base64-encoded slice by slice straight into the body: no intermediate
+// ciphertext, base64 string or JS string of 14 MiB for a 10 MiB request.
+struct PackageBody {
+  std::unique_ptr<char[]> bytes;
+  size_t size = 0;
+};
+PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient);
 SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key);
 
 }  // namespace nomyo

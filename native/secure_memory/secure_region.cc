@@ -63,7 +63,7 @@ SecureRegion::~SecureRegion() {
   sodium_memzero(data_, capacity_);
   if (WipeObserver observer = g_wipe_observer.load()) observer(data_, capacity_);
   if (locked_) {
-    sodium_munlock(data_, capacity_);  // wipes again, then unlocks
+    munlock(data_, capacity_);  // already wiped: sodium_munlock would wipe twice
     g_locked_bytes -= capacity_;
   } else {
     g_unlocked_bytes -= capacity_;
