@@ -204,14 +204,32 @@ class JsonReader {
     return Napi::Number::New(env_, d);
   }
 
+  static bool IsAscii(const uint8_t* p, size_t n) {
+    uint8_t any = 0;
+    for (size_t i = 0; i < n; i++) any |= p[i];  // vectorized by the compiler
+    return (any & 0x80) == 0;
+  }
+
+  // Pure ASCII goes to V8 as Latin-1, which it copies without decoding UTF-8.
+  Napi::String MakeString(const char* text, size_t length, bool ascii) {
+    if (!ascii) return Napi::String::New(env_, text, length);
+    napi_value value;
+    if (napi_create_string_latin1(env_, text, length, &value) != napi_ok) {
+      throw env_.GetAndClearPendingException();
+    }
+    return Napi::String(env_, value);
+  }
+
   Napi::String ParseString() {
     p_++;  // opening quote
     const uint8_t* start = p_;
-    // Fast path: no escapes, so the bytes go to V8 straight from secure memory.
-    while (p_ < end_ && *p_ != '"' && *p_ != '\\' && *p_ >= 0x20) p_++;
+    // Fast path: no escapes, so the bytes go to V8 straight from secure memory;
+    // pure ASCII as Latin-1, which V8 copies without decoding UTF-8.
+    bool ascii = true;
+    p_ += JsonPlainRun(p_, static_cast<size_t>(end_ - p_), ascii);
     if (p_ < end_ && *p_ == '"') {
-      Napi::String s = Napi::String::New(env_, reinterpret_cast<const char*>(start),
-                                         static_cast<size_t>(p_ - start));
+      Napi::String s =
+          MakeString(reinterpret_cast<const char*>(start), static_cast<size_t>(p_ - start), ascii);
       p_++;
       return s;
     }
@@ -220,6 +238,7 @@ class JsonReader {
     while (p_ < end_ && *p_ != '"') {
       if (*p_ == '\\' && end_ - p_ >= 2) p_++;
       p_++;
+      p_ += JsonPlainRun(p_, static_cast<size_t>(end_ - p_), ascii);
     }
     if (p_ == end_) Fail("unterminated string");
     p_++;
@@ -229,7 +248,8 @@ class JsonReader {
     if (!DecodeJsonString(begin_, span, decoded, &lone_surrogates)) Fail("bad string");
     SharedRegion bytes = decoded.finish();
     if (lone_surrogates) return Wtf8ToString(*bytes);
-    return Napi::String::New(env_, reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    return MakeString(reinterpret_cast<const char*>(bytes->data()), bytes->size(),
+                      IsAscii(bytes->data(), bytes->size()));
   }
 
   // A string with lone surrogates, decoded as WTF-8, becomes a JS string through

@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace nomyo {
 namespace {
 
@@ -300,6 +304,31 @@ void AppendUtf8(SecureWriter& out, uint32_t cp) {
   out.append(b, n);
 }
 
+size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii) {
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  uint32_t high = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Bytes >= 0x80 are negative as signed: the control-byte test must not count them.
+    __m128i control =
+        _mm_andnot_si128(_mm_cmplt_epi8(bytes, _mm_setzero_si128()), _mm_cmpgt_epi8(space, bytes));
+    __m128i stop = _mm_or_si128(
+        control, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+    if (_mm_movemask_epi8(stop) != 0) break;
+    high |= static_cast<uint32_t>(_mm_movemask_epi8(bytes));
+  }
+  if (high != 0) ascii = false;
+#endif
+  for (; i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20; i++) {
+    if (p[i] >= 0x80) ascii = false;
+  }
+  return i;
+}
+
 std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
                                       const std::vector<JsonPathStep>& path) {
   if (!IsValidJson(data, size)) return std::nullopt;
@@ -324,7 +353,8 @@ bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out,
   const uint8_t* end = data + span.end - 1;
   while (p < end) {
     const uint8_t* run = p;
-    while (p < end && *p != '\\' && *p >= 0x20 && *p != '"') p++;
+    bool ascii = true;
+    p += JsonPlainRun(p, static_cast<size_t>(end - p), ascii);
     out.append(run, static_cast<size_t>(p - run));
     if (p == end) break;
     if (*p != '\\') return false;  // a raw control character or quote

@@ -30,6 +30,10 @@ struct JsonPathStep {
 std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
                                       const std::vector<JsonPathStep>& path);
 
+// How many leading bytes of p (n bytes) need no attention inside a JSON string:
+// no quote, backslash or control byte. Clears `ascii` if one of them is >= 0x80.
+size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii);
+
 // Appends code point `cp` as UTF-8 (a surrogate code point as 3-byte WTF-8).
 void AppendUtf8(SecureWriter& out, uint32_t cp);
 

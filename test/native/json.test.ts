@@ -319,6 +319,19 @@ describe.each(backends)('%s backend: parseJson', (_name, make) => {
     expect(jsonDifference(ours, JSON.parse(text))).toBeNull();
   });
 
+  // The native reader hands pure-ASCII strings to V8 as Latin-1 and the rest as
+  // UTF-8, scanning 16 bytes at a time: mix escapes, ASCII and non-ASCII at and
+  // around those strides so that a wrong guess shows as changed text.
+  it('keeps strings intact whatever mix of escapes, ASCII and non-ASCII they hold', () => {
+    const pieces = ['a', '\n', 'é', '"', '\\', '😀', '\u00e9', 'x'.repeat(15), 'y'.repeat(16), 'z'.repeat(17), '\t', 'ü'];
+    const strings: string[] = [];
+    for (let i = 0; i < pieces.length; i++) {
+      for (let j = 0; j < pieces.length; j++) strings.push(pieces[i]! + 'q'.repeat(i + j) + pieces[j]!);
+    }
+    const text = JSON.stringify(strings);
+    expect(parse(text)).toEqual(JSON.parse(text));
+  });
+
   it('keeps -0 as -0 and big integers rounded as JSON.parse rounds them', () => {
     const values = parse('[-0, 0, -0.0, 9007199254740993, 1e400, -1e-400]') as number[];
     const expected = JSON.parse('[-0, 0, -0.0, 9007199254740993, 1e400, -1e-400]') as number[];
