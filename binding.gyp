@@ -14,6 +14,7 @@
         "native/crypto/base64.cc",
         "native/crypto/hybrid.cc",
         "native/crypto/hybrid_bindings.cc",
+        "native/crypto/package_envelope.cc",
         "native/json/json_reader.cc",
         "native/json/json_scan.cc",
         "native/json/json_writer.cc",

@@ -43,7 +43,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
   void OnError(const Napi::Error&) override {
-    deferred_.Reject(MakeError(Env(), failure_.code, failure_.message).Value());
+    deferred_.Reject(MakeError(Env(), failure_.code, failure_.message.c_str()).Value());
   }
 
  private:

@@ -2,10 +2,13 @@
 // Plain C++ (no N-API), so that native-only targets such as fuzzers can use them.
 #pragma once
 
+#include <string>
+
 namespace nomyo {
 
 namespace code {
 constexpr const char* kDecryptFailed = "NOMYO_DECRYPT_FAILED";
+constexpr const char* kBadPackage = "NOMYO_BAD_PACKAGE";
 constexpr const char* kEncryptFailed = "NOMYO_ENCRYPT_FAILED";
 constexpr const char* kKeyInvalid = "NOMYO_KEY_INVALID";
 constexpr const char* kKeyTooSmall = "NOMYO_KEY_TOO_SMALL";
@@ -25,7 +28,7 @@ constexpr const char* kNoExternalBuffers = "NOMYO_NO_EXTERNAL_BUFFERS";
 // A failure raised off the JS thread, carried to it as code + message.
 struct NativeFailure {
   const char* code;
-  const char* message;
+  std::string message;
 };
 
 }  // namespace nomyo

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "crypto/hybrid.h"
+#include "crypto/package_envelope.h"
 #include "errors.h"
 #include "keys/rsa_key.h"
 
@@ -17,6 +18,8 @@ inline NativeFailure ClassifyCurrentException() {
     throw;
   } catch (const KeyFailure& failure) {
     return {failure.code, failure.message};
+  } catch (const PackageRejected& rejected) {
+    return {code::kBadPackage, rejected.message};
   } catch (const DecryptFailed&) {
     return {code::kDecryptFailed, "decryption failed"};
   } catch (const EncryptFailed&) {
@@ -35,7 +38,7 @@ auto RunOrThrow(Napi::Env env, F&& f) -> decltype(f()) {
     throw;
   } catch (...) {
     NativeFailure failure = ClassifyCurrentException();
-    throw MakeError(env, failure.code, failure.message);
+    throw MakeError(env, failure.code, failure.message.c_str());
   }
 }
 

@@ -25,7 +25,6 @@ import {
   isSecurityTier,
 } from '../protocol/constants';
 import type { SecurityTier } from '../protocol/constants';
-import { decodePackage } from '../protocol/package';
 import { HttpTransport, checkUrlScheme } from '../transport/http-transport';
 import { errorFromResponse } from '../transport/status-errors';
 import { isRetryable, retryDelayMs, sleep } from './retry';
@@ -298,11 +297,12 @@ export class SecureChatCompletion {
     tier: SecurityTier | undefined,
     requestPlaintext: Secret,
   ): Promise<OpenedResponse> {
-    const pkg = decodePackage(body);
+    const pkg = await this.#backend.openPackage(body, privateKey);
+    const secret = pkg.secret;
     if (pkg.payloadId !== undefined && pkg.payloadId !== payloadId) {
+      secret.dispose();
       throw new SecurityError('the response answers another request (payload_id differs)', 'NOMYO_PAYLOAD_ID_MISMATCH');
     }
-    const secret = await this.#backend.open(pkg.fields, privateKey);
     const protection = protectionOf(this.#backend, requestPlaintext, secret);
     this.#logger.debug(`response for ${payloadId} decrypted: ${secret.byteLength} bytes`);
     return {

@@ -46,6 +46,14 @@ export interface MemoryFacts {
   fallbackReason?: string;
 }
 
+export interface OpenedPackage {
+  secret: Secret;
+  algorithm: string;
+  /** The envelope's payload_id, when the server put one there (it is not sealed). */
+  payloadId?: string;
+  processedAt?: unknown;
+}
+
 export interface CryptoBackend {
   readonly kind: 'native' | 'node-crypto';
   secretFromString(text: string): Secret;
@@ -76,6 +84,8 @@ export interface CryptoBackend {
   /** seal(), then the whole package body (protocol 1.0) as bytes ready for the socket. */
   sealPackage(plaintext: Secret, recipient: PublicKeyHandle): Promise<Buffer>;
   open(fields: SealedFields, key: PrivateKeyHandle): Promise<Secret>;
+  /** decodePackage() and open() in one: the package body's envelope is checked, its payload decrypted. */
+  openPackage(body: Buffer, key: PrivateKeyHandle): Promise<OpenedPackage>;
   memoryFacts(): MemoryFacts;
   versions(): Record<string, string>;
 }

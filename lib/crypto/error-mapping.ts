@@ -23,6 +23,7 @@ export function toNomyoError(error: unknown): Error {
   if (!isErrorLike(error)) return new NomyoError('unknown failure');
   const { code, message } = error;
   if (typeof code !== 'string') return error instanceof Error ? error : new NomyoError(message);
+  if (code === 'NOMYO_BAD_PACKAGE') return new SecurityError(message, code);
   if (code === 'NOMYO_DECRYPT_FAILED') return new SecurityError('the package could not be decrypted', code);
   if (code === 'NOMYO_ENCRYPT_FAILED') return new SecurityError('encryption failed', code);
   if (KEY_CODES.has(code)) return new KeyError(message, code);

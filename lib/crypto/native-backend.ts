@@ -1,7 +1,7 @@
 // The backend of record: every secret in locked native memory.
 import type { NativeBinding, NativePrivateKey, NativePublicKey, NativeSecureBuffer } from '../native/binding';
 import { NomyoError } from '../errors';
-import type { CryptoBackend, MemoryFacts, PrivateKeyHandle, PublicKeyHandle, SealedFields, Secret } from './backend';
+import type { CryptoBackend, MemoryFacts, OpenedPackage, PrivateKeyHandle, PublicKeyHandle, SealedFields, Secret } from './backend';
 import { mapErrors, mapErrorsAsync } from './error-mapping';
 
 class NativePrivateKeyHandle implements PrivateKeyHandle {
@@ -85,6 +85,17 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
         throw new NomyoError('the key belongs to another backend');
       }
       return mapErrorsAsync(() => binding.sealPackage(nativeSecret(plaintext), recipient.native));
+    },
+    openPackage: async (body, key): Promise<OpenedPackage> => {
+      const opened = await mapErrorsAsync(() => binding.openPackage(body, nativeKey(key)));
+      let processedAt: unknown;
+      if (opened.processed_at !== undefined) processedAt = JSON.parse(opened.processed_at) as unknown;
+      return {
+        secret: opened.plaintext,
+        algorithm: opened.algorithm,
+        ...(opened.payload_id !== undefined ? { payloadId: opened.payload_id } : {}),
+        ...(opened.processed_at !== undefined ? { processedAt } : {}),
+      };
     },
     open: (fields, key) => mapErrorsAsync(() => binding.open(fields, nativeKey(key))),
     memoryFacts: (): MemoryFacts => {

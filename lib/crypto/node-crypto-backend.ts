@@ -17,7 +17,7 @@ import type {
 } from './backend';
 import { toNomyoError } from './error-mapping';
 import { encryptPkcs8 } from './pkcs8-pbes2';
-import { encodePackage } from '../protocol/package';
+import { decodePackage, encodePackage } from '../protocol/package';
 
 const AES_KEY_BYTES = 32;
 const GCM_NONCE_BYTES = 12;
@@ -219,6 +219,30 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
     }
     return valueAt(buffered.parsed.value, path);
   };
+  const open = async (fields: SealedFields, key: PrivateKeyHandle): Promise<Secret> => {
+    if (!(key instanceof KeyObjectPrivateKey)) throw new NomyoError('the key belongs to another backend');
+    const oaepKey = key.oaepKey; // a disposed key is NOMYO_DISPOSED, not a failed decryption
+    let aesKey: Buffer | undefined;
+    try {
+      const ciphertext = decodeField(fields.ciphertext);
+      const nonce = decodeField(fields.nonce, GCM_NONCE_BYTES);
+      const tag = decodeField(fields.tag, GCM_TAG_BYTES);
+      aesKey = Buffer.from(await crypto.subtle.decrypt(RSA_OAEP, await oaepKey, decodeField(fields.encrypted_aes_key)));
+      if (aesKey.length !== AES_KEY_BYTES) throw new Error('bad key');
+      const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['decrypt']);
+      // WebCrypto verifies the tag before it returns any plaintext.
+      const plaintext = await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: nonce, tagLength: 128 },
+        gcmKey,
+        Buffer.concat([ciphertext, tag]),
+      );
+      return new BufferSecret(Buffer.from(plaintext));
+    } catch {
+      throw codedError('NOMYO_DECRYPT_FAILED', 'decryption failed');
+    } finally {
+      aesKey?.fill(0);
+    }
+  };
   return {
     kind: 'node-crypto',
     secretFromString: (text) => new BufferSecret(Buffer.from(text, 'utf8')),
@@ -327,29 +351,16 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
     },
     seal,
     sealPackage: async (plaintext, recipient) => Buffer.from(encodePackage(await seal(plaintext, recipient))),
-    open: async (fields, key) => {
-      if (!(key instanceof KeyObjectPrivateKey)) throw new NomyoError('the key belongs to another backend');
-      const oaepKey = key.oaepKey; // a disposed key is NOMYO_DISPOSED, not a failed decryption
-      let aesKey: Buffer | undefined;
-      try {
-        const ciphertext = decodeField(fields.ciphertext);
-        const nonce = decodeField(fields.nonce, GCM_NONCE_BYTES);
-        const tag = decodeField(fields.tag, GCM_TAG_BYTES);
-        aesKey = Buffer.from(await crypto.subtle.decrypt(RSA_OAEP, await oaepKey, decodeField(fields.encrypted_aes_key)));
-        if (aesKey.length !== AES_KEY_BYTES) throw new Error('bad key');
-        const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['decrypt']);
-        // WebCrypto verifies the tag before it returns any plaintext.
-        const plaintext = await crypto.subtle.decrypt(
-          { name: 'AES-GCM', iv: nonce, tagLength: 128 },
-          gcmKey,
-          Buffer.concat([ciphertext, tag]),
-        );
-        return new BufferSecret(Buffer.from(plaintext));
-      } catch {
-        throw codedError('NOMYO_DECRYPT_FAILED', 'decryption failed');
-      } finally {
-        aesKey?.fill(0);
-      }
+    open,
+    openPackage: async (body, key) => {
+      const pkg = decodePackage(body);
+      const secret = await open(pkg.fields, key);
+      return {
+        secret,
+        algorithm: pkg.algorithm,
+        ...(pkg.payloadId !== undefined ? { payloadId: pkg.payloadId } : {}),
+        ...(pkg.processedAt !== undefined ? { processedAt: pkg.processedAt } : {}),
+      };
     },
     memoryFacts: (): MemoryFacts => ({
       nativeAddon: false,

@@ -156,6 +156,11 @@ export interface NativeBinding {
   PublicKey: NativePublicKeyStatic;
   seal(plaintext: NativeSecureBuffer, recipient: NativePublicKey | NativePrivateKey): Promise<SealedFields>;
   open(fields: SealedFields, key: NativePrivateKey): Promise<NativeSecureBuffer>;
+  /** Reads the package envelope from `body` and decrypts it, both on the threadpool. */
+  openPackage(
+    body: Buffer,
+    key: NativePrivateKey,
+  ): Promise<{ plaintext: NativeSecureBuffer; algorithm: string; payload_id?: string; processed_at?: string }>;
   /** The whole package body for `recipient`, as the protocol's UTF-8 JSON. */
   sealPackage(plaintext: NativeSecureBuffer, recipient: NativePublicKey | NativePrivateKey): Promise<Buffer>;
   memoryFacts(): NativeMemoryFacts;

@@ -38,11 +38,11 @@ constexpr DecodeTable kDecode;
 
 }  // namespace
 
-std::optional<std::vector<uint8_t>> Base64DecodeStrict(const std::string& text) {
-  const size_t n = text.size();
+std::optional<std::vector<uint8_t>> Base64DecodeStrict(const char* text, size_t size) {
+  const size_t n = size;
   if (n % 4 != 0) return std::nullopt;
   if (n == 0) return std::vector<uint8_t>();
-  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  const auto* in = reinterpret_cast<const uint8_t*>(text);
   const size_t padding = in[n - 1] == '=' ? (in[n - 2] == '=' ? 2 : 1) : 0;
   std::vector<uint8_t> out(n / 4 * 3 - padding);
   uint8_t* o = out.data();

@@ -235,19 +235,23 @@ PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient) 
   return body;
 }
 
-SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key) {
+SharedRegion OpenDecoded(const std::vector<uint8_t>& ciphertext, const std::vector<uint8_t>& nonce,
+                         const std::vector<uint8_t>& tag, const std::vector<uint8_t>& wrapped,
+                         EVP_PKEY* private_key) {
   ErrorQueueGuard clear_errors;
+  if (nonce.size() != kGcmNonceBytes || tag.size() != kGcmTagBytes) throw DecryptFailed{};
+  SharedRegion aes_key = UnwrapKey(wrapped, private_key);
+  ObserveKey(*aes_key);
+  return GcmDecrypt(*aes_key, nonce.data(), ciphertext.data(), ciphertext.size(), tag.data());
+}
+
+SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key) {
   auto ciphertext = Base64DecodeStrict(fields.ciphertext);
   auto nonce = Base64DecodeStrict(fields.nonce);
   auto tag = Base64DecodeStrict(fields.tag);
   auto wrapped = Base64DecodeStrict(fields.encrypted_key);
-  if (!ciphertext || !nonce || !tag || !wrapped || nonce->size() != kGcmNonceBytes ||
-      tag->size() != kGcmTagBytes) {
-    throw DecryptFailed{};
-  }
-  SharedRegion aes_key = UnwrapKey(*wrapped, private_key);
-  ObserveKey(*aes_key);
-  return GcmDecrypt(*aes_key, nonce->data(), ciphertext->data(), ciphertext->size(), tag->data());
+  if (!ciphertext || !nonce || !tag || !wrapped) throw DecryptFailed{};
+  return OpenDecoded(*ciphertext, *nonce, *tag, *wrapped, private_key);
 }
 
 }  // namespace nomyo

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../secure_memory/secure_region.h"
 
@@ -52,5 +53,9 @@ struct PackageBody {
 };
 PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient);
 SharedRegion Open(const PackageFields& fields, EVP_PKEY* private_key);
+// Open() after the base64 decoding of the four fields.
+SharedRegion OpenDecoded(const std::vector<uint8_t>& ciphertext, const std::vector<uint8_t>& nonce,
+                         const std::vector<uint8_t>& tag, const std::vector<uint8_t>& wrapped,
+                         EVP_PKEY* private_key);
 
 }  // namespace nomyo

@@ -4,6 +4,7 @@
 #include "../keys/key_objects.h"
 #include "../secure_memory/secure_buffer.h"
 #include "hybrid.h"
+#include "package_envelope.h"
 
 namespace nomyo {
 namespace {
@@ -60,13 +61,52 @@ Napi::Value SealPackageBinding(const Napi::CallbackInfo& info) {
       deferred.Resolve(BodyToBuffer(env, body));
     } catch (...) {
       NativeFailure failure = ClassifyCurrentException();
-      deferred.Reject(MakeError(env, failure.code, failure.message).Value());
+      deferred.Reject(MakeError(env, failure.code, failure.message.c_str()).Value());
     }
     return deferred.Promise();
   }
   return PromiseWorker<PackageBody>::Run(
       env, [plaintext, recipient] { return SealPackageBody(**plaintext, recipient.get()); },
       [](Napi::Env env, PackageBody& body) { return BodyToBuffer(env, body); });
+}
+
+struct OpenedPackage {
+  SharedRegion plaintext;
+  PackageEnvelope envelope;
+};
+
+// openPackage(body: Buffer, privateKey) -> Promise<{ plaintext, algorithm, payload_id?,
+// processed_at? (JSON text) }>: the envelope is read and the payload decrypted on
+// the threadpool, straight from the body's bytes.
+Napi::Value OpenPackageBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBuffer()) {
+    throw Napi::TypeError::New(env, "expected (body: Buffer, privateKey)");
+  }
+  Napi::Buffer<uint8_t> buffer = info[0].As<Napi::Buffer<uint8_t>>();
+  SharedPkey key = PrivateKey::FromArgument(info[1], "privateKey");
+  // The reference keeps the body alive until the worker is done with its bytes;
+  // it is released with the worker, on this thread.
+  auto body = std::make_shared<Napi::ObjectReference>(Napi::Persistent(buffer.As<Napi::Object>()));
+  const uint8_t* data = buffer.Data();
+  size_t size = buffer.Length();
+  return PromiseWorker<OpenedPackage>::Run(
+      env,
+      [body, data, size, key] {
+        PackageEnvelope envelope = ReadEnvelope(data, size);
+        SharedRegion plaintext = OpenEnvelope(data, envelope, key.get());
+        return OpenedPackage{std::move(plaintext), std::move(envelope)};
+      },
+      [](Napi::Env env, OpenedPackage& opened) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("plaintext", SecureBuffer::Create(env, std::move(opened.plaintext)));
+        out.Set("algorithm", opened.envelope.algorithm);
+        if (opened.envelope.payload_id) out.Set("payload_id", *opened.envelope.payload_id);
+        if (opened.envelope.processed_at_json) {
+          out.Set("processed_at", *opened.envelope.processed_at_json);
+        }
+        return out;
+      });
 }
 
 std::string StringField(const Napi::Object& fields, const char* name) {
@@ -98,6 +138,7 @@ void RegisterHybridCrypto(Napi::Env env, Napi::Object exports) {
   exports.Set("seal", Napi::Function::New<SealBinding>(env, "seal"));
   exports.Set("open", Napi::Function::New<OpenBinding>(env, "open"));
   exports.Set("sealPackage", Napi::Function::New<SealPackageBinding>(env, "sealPackage"));
+  exports.Set("openPackage", Napi::Function::New<OpenPackageBinding>(env, "openPackage"));
 }
 
 }  // namespace nomyo

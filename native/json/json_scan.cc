@@ -1,6 +1,7 @@
 #include "json_scan.h"
 
 #include <cstring>
+#include <functional>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -33,6 +34,48 @@ class Scanner {
       case 'f': return Literal("false");
       case 'n': return Literal("null");
       default: return SkipNumber();
+    }
+  }
+
+  // Calls `visit` with each member of the object at the cursor (keys decoded,
+  // value spans relative to `base`); false on a syntax error.
+  bool Members(const uint8_t* base, size_t offset,
+               const std::function<void(const std::string&, JsonSpan)>& visit) {
+    SkipSpace();
+    if (p_ == end_ || *p_ != '{') return false;
+    p_++;
+    SkipSpace();
+    if (p_ < end_ && *p_ == '}') {
+      p_++;
+      SkipSpace();
+      return p_ == end_;
+    }
+    for (;;) {
+      SkipSpace();
+      size_t key_begin = Offset();
+      if (p_ == end_ || *p_ != '"' || !SkipString()) return false;
+      JsonSpan key{offset + key_begin, offset + Offset()};
+      SkipSpace();
+      if (p_ == end_ || *p_ != ':') return false;
+      p_++;
+      SkipSpace();
+      size_t value_begin = Offset();
+      if (!SkipValue(1)) return false;
+      SecureWriter decoded(key.end - key.begin, key.end - key.begin + 1);
+      if (!DecodeJsonString(base, key, decoded)) return false;
+      SharedRegion key_bytes = decoded.finish();
+      visit(std::string(reinterpret_cast<const char*>(key_bytes->data()), key_bytes->size()),
+            JsonSpan{offset + value_begin, offset + Offset()});
+      SkipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        p_++;
+        continue;
+      }
+      if (*p_ != '}') return false;
+      p_++;
+      SkipSpace();
+      return p_ == end_;
     }
   }
 
@@ -98,6 +141,9 @@ class Scanner {
   bool SkipString() {
     p_++;  // opening quote
     while (p_ < end_) {
+      bool ascii = true;
+      p_ += JsonPlainRun(p_, static_cast<size_t>(end_ - p_), ascii);
+      if (p_ == end_) return false;
       uint8_t c = *p_++;
       if (c == '"') return true;
       if (c < 0x20) return false;
@@ -334,6 +380,12 @@ std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
   if (!IsValidJson(data, size)) return std::nullopt;
   Scanner scanner(data, size);
   return scanner.Find(path, 0, 0);
+}
+
+bool ForEachMember(const uint8_t* data, JsonSpan object,
+                   const std::function<void(const std::string& key, JsonSpan value)>& visit) {
+  Scanner scanner(data + object.begin, object.end - object.begin);
+  return scanner.Members(data, object.begin, visit);
 }
 
 bool IsValidJson(const uint8_t* data, size_t size) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,13 @@ size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii);
 
 // Appends code point `cp` as UTF-8 (a surrogate code point as 3-byte WTF-8).
 void AppendUtf8(SecureWriter& out, uint32_t cp);
+
+// Calls `visit` for each member of the object at `object` (which must span
+// exactly one object, surrounding whitespace allowed), with the decoded key and
+// the value's span. False when it is not a valid object; duplicate keys are
+// all visited, in order.
+bool ForEachMember(const uint8_t* data, JsonSpan object,
+                   const std::function<void(const std::string& key, JsonSpan value)>& visit);
 
 // True when `data` is exactly one valid JSON value (surrounding whitespace allowed).
 bool IsValidJson(const uint8_t* data, size_t size);
