@@ -3,7 +3,7 @@
 // the network, headers and logging: object → package bytes, and package bytes
 // → object.
 import type { Laps } from './measure';
-import { sdkConstants, sdkPackage } from './sdk';
+import { sdkConstants } from './sdk';
 import type { CryptoBackend, PrivateKeyHandle, PublicKeyHandle } from './sdk';
 
 const CLIENT_FIELDS = ['security_tier', 'api_key', 'base_url'];
@@ -28,15 +28,13 @@ export async function sdkSeal(backend: CryptoBackend, params: Record<string, unk
 }
 
 /**
- * decodePackage → open → parseJson, then the client's checks on the parsed
+ * openPackage (envelope and decryption off the event loop) → parseJson, then the client's checks on the parsed
  * _metadata (sealed payload_id; attestation under the default policy 'verify'),
  * as create() does with a 200 body.
  */
 export async function sdkOpen(backend: CryptoBackend, body: Buffer, key: PrivateKeyHandle, laps: Laps): Promise<unknown> {
-  const pkg = sdkPackage.decodePackage(body);
-  laps.lap('decodePackage');
-  const secret = await backend.open(pkg.fields, key);
-  laps.lap('open');
+  const { secret } = await backend.openPackage(body, key);
+  laps.lap('openPackage');
   try {
     const value = backend.parseJson(secret) as { _metadata?: { payload_id?: unknown } };
     laps.lap('parseJson');
