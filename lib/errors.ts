@@ -21,8 +21,8 @@ export class APIError extends NomyoError {
   /** The server's `detail`, or other structured detail, when there is one. */
   readonly details: unknown;
 
-  constructor(message: string, status?: number, details?: unknown, code = 'NOMYO_API_ERROR') {
-    super(message, code);
+  constructor(message: string, status?: number, details?: unknown, code = 'NOMYO_API_ERROR', options?: { cause?: unknown }) {
+    super(message, code, options);
     this.status = status;
     this.details = details;
   }

@@ -148,7 +148,7 @@ export class SecureChatCompletion {
   }
 
   /** Sends one encrypted chat completion and returns the decrypted answer as a plain object. */
-  async create(params: ChatCompletionCreateParams, options: RequestOptions = {}): Promise<ChatCompletion> {
+  async create(params: ChatCompletionCreateParams, options?: RequestOptions): Promise<ChatCompletion> {
     const opened = await this.#exchange(params, options);
     let metadata: ResponseMetadata | undefined;
     let completion: unknown;
@@ -175,7 +175,7 @@ export class SecureChatCompletion {
    * Like create(), but the decrypted response stays in locked memory: read the
    * message content through the returned SecureResponse, then dispose() it.
    */
-  async createSecure(params: ChatCompletionCreateParams, options: RequestOptions = {}): Promise<SecureResponse> {
+  async createSecure(params: ChatCompletionCreateParams, options?: RequestOptions): Promise<SecureResponse> {
     const opened = await this.#exchange(params, options);
     try {
       if (this.#backend.jsonTypeAt(opened.secret, []) !== 'object') {
@@ -193,30 +193,19 @@ export class SecureChatCompletion {
     if (this.#closed) throw new NomyoError('the client was closed', 'NOMYO_CLIENT_CLOSED');
   }
 
-  async #exchange(params: ChatCompletionCreateParams, options: RequestOptions): Promise<OpenedResponse> {
+  async #exchange(params: ChatCompletionCreateParams, options: RequestOptions | null | undefined): Promise<OpenedResponse> {
     this.#checkOpen();
-    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-      throw new InvalidRequestError('create() takes an object of chat-completion parameters');
-    }
-    const tier = params.security_tier;
-    if (tier !== undefined && !isSecurityTier(tier)) {
-      throw new InvalidRequestError("security_tier must be 'standard', 'high' or 'maximum'", undefined, undefined, 'NOMYO_BAD_TIER');
-    }
-    const baseUrl = params.base_url ?? this.#baseUrl;
-    checkUrlScheme(parseBaseUrl(baseUrl), this.#allowHttp);
-    const apiKey = params.api_key ?? this.#apiKey;
-    if (apiKey !== undefined) checkApiKey(apiKey);
-    const timeoutMs = positiveOr(options.timeout, this.#timeoutMs, 'timeout');
-
-    // Client fields travel in headers; the rest is the encrypted request. The
-    // copy is shallow: no string of the caller's is duplicated.
-    const request: Record<string, unknown> = { ...params };
-    for (const field of CLIENT_FIELDS) delete request[field];
+    const { request, baseUrl, apiKey, tier } = readParams(params);
+    checkUrlScheme(parseBaseUrl(baseUrl ?? this.#baseUrl), this.#allowHttp);
+    const key = apiKey ?? this.#apiKey;
+    if (key !== undefined) checkApiKey(key);
+    const { timeout, signal } = readOptions(options);
+    const timeoutMs = positiveOr(timeout, this.#timeoutMs, 'timeout');
 
     const plaintext = this.#backend.serializeJson(request, MAX_PLAINTEXT_BYTES);
     try {
       this.#logger.debug(`request serialized: ${plaintext.byteLength} bytes, ${plaintext.locked ? 'locked' : 'not locked'}`);
-      return await this.#send(plaintext, { baseUrl, apiKey, tier, timeoutMs, signal: options.signal });
+      return await this.#send(plaintext, { baseUrl: baseUrl ?? this.#baseUrl, apiKey: key, tier, timeoutMs, signal });
     } finally {
       plaintext.dispose();
     }
@@ -405,6 +394,62 @@ export class SecureChatCompletion {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Splits the caller's parameters into the encrypted request and the client's
+ * own fields (headers and URL). The copy is shallow: no string of the caller's
+ * is duplicated. Whatever reading them throws (a revoked Proxy, a getter) is
+ * raised as InvalidRequestError, with the original as its cause.
+ */
+function readParams(params: unknown): {
+  request: Record<string, unknown>;
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+  tier: SecurityTier | undefined;
+} {
+  let request: Record<string, unknown>;
+  try {
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+      throw new InvalidRequestError('create() takes an object of chat-completion parameters', undefined, undefined, 'NOMYO_BAD_PARAMS');
+    }
+    request = { ...(params as Record<string, unknown>) };
+  } catch (error) {
+    if (error instanceof NomyoError) throw error;
+    throw new InvalidRequestError('create() could not read its parameters', undefined, undefined, 'NOMYO_BAD_PARAMS', { cause: error });
+  }
+  const { security_tier: tier, api_key: apiKey, base_url: baseUrl } = request;
+  for (const field of CLIENT_FIELDS) delete request[field];
+  if (tier !== undefined && !isSecurityTier(tier)) {
+    throw new InvalidRequestError("security_tier must be 'standard', 'high' or 'maximum'", undefined, undefined, 'NOMYO_BAD_TIER');
+  }
+  if (baseUrl !== undefined && typeof baseUrl !== 'string') {
+    throw new InvalidRequestError('base_url must be a string', undefined, undefined, 'NOMYO_BAD_URL');
+  }
+  if (apiKey !== undefined && typeof apiKey !== 'string') {
+    throw new InvalidRequestError('api_key must be a string', undefined, undefined, 'NOMYO_BAD_API_KEY');
+  }
+  return { request, baseUrl, apiKey, tier };
+}
+
+/** The per-call options, checked: a signal must be an AbortSignal, not anything with `aborted`. */
+function readOptions(options: RequestOptions | null | undefined): RequestOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidRequestError('the options of create() must be an object', undefined, undefined, 'NOMYO_BAD_OPTION');
+  }
+  const { signal, timeout } = options;
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function' ||
+      typeof signal.removeEventListener !== 'function')
+  ) {
+    throw new InvalidRequestError('options.signal must be an AbortSignal', undefined, undefined, 'NOMYO_BAD_OPTION');
+  }
+  return { ...(signal !== undefined ? { signal } : {}), ...(timeout !== undefined ? { timeout } : {}) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -4,7 +4,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { webcrypto } from 'node:crypto';
-import { NomyoError } from '../errors';
+import { InvalidRequestError, NomyoError } from '../errors';
 import type {
   CryptoBackend,
   JsonPath,
@@ -163,6 +163,32 @@ function checkUsableRsa(key: crypto.KeyObject): void {
   }
 }
 
+function bigintOf(base64url: string | undefined): bigint {
+  if (!base64url) throw codedError('NOMYO_KEY_INVALID', 'the private key is damaged: its numbers do not match');
+  return BigInt(`0x${Buffer.from(base64url, 'base64url').toString('hex') || '0'}`);
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * A private key whose numbers do not belong together (a damaged file, a
+ * CBC-garbled block decrypted with the right password) parses all the same:
+ * check n = pq, ed = 1 mod lambda(n) and the CRT values, as the addon does.
+ */
+function checkPrivateConsistency(key: crypto.KeyObject): void {
+  const jwk = key.export({ format: 'jwk' });
+  const [n, e, d, p, q, dp, dq, qi] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q, jwk.dp, jwk.dq, jwk.qi].map(bigintOf) as [
+    bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint,
+  ];
+  const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
+  const consistent =
+    p * q === n && (e * d) % lambda === 1n && d % (p - 1n) === dp && d % (q - 1n) === dq && (qi * q) % p === 1n;
+  if (!consistent) throw codedError('NOMYO_KEY_INVALID', 'the private key is damaged: its numbers do not match');
+}
+
 function decodeField(value: unknown, expectedLength?: number): Buffer {
   if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64_CHARS.test(value)) throw new Error('bad field');
   const bytes = Buffer.from(value, 'base64');
@@ -251,8 +277,10 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       let json: string | undefined;
       try {
         json = JSON.stringify(value);
-      } catch {
-        throw codedError('NOMYO_NOT_SERIALIZABLE', 'the value cannot be serialized to JSON');
+      } catch (cause) {
+        throw new InvalidRequestError('the value cannot be serialized to JSON', undefined, undefined, 'NOMYO_NOT_SERIALIZABLE', {
+          cause,
+        });
       }
       if (json === undefined) throw codedError('NOMYO_NOT_SERIALIZABLE', 'the value has no JSON representation');
       const bytes = Buffer.from(json, 'utf8');
@@ -336,6 +364,7 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
         throw codedError('NOMYO_KEY_INVALID', 'not a readable PEM private key');
       }
       checkUsableRsa(key);
+      checkPrivateConsistency(key);
       return new KeyObjectPrivateKey(key);
     },
     importPublicKey: (pem) => {

@@ -3,6 +3,7 @@
 // turns socket failures into APIConnectionError.
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { Socket } from 'node:net';
 import { APIConnectionError, APIUserAbortError, InvalidRequestError, SecurityError } from '../errors';
 
 export interface HttpResponse {
@@ -97,6 +98,12 @@ export class HttpTransport {
         finish(new APIConnectionError(`the request timed out after ${req.timeoutMs} ms`, { code: 'NOMYO_TIMEOUT' }));
       }, req.timeoutMs);
       req.signal?.addEventListener('abort', onAbort, { once: true });
+      // An unsolicited 101 (or any close without a response) must not wait for the timer.
+      request.on('upgrade', (_response, socket: Socket) => {
+        socket.destroy();
+        finish(new APIConnectionError('the server switched protocols instead of answering'));
+      });
+      request.on('close', () => finish(new APIConnectionError('the connection closed without a response')));
       request.on('error', (error: NodeJS.ErrnoException) => {
         const what = error.code ? ` (${error.code})` : '';
         finish(new APIConnectionError(`connection to ${req.url.host} failed${what}`, { cause: error, code: 'NOMYO_CONNECTION' }));

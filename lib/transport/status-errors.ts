@@ -39,7 +39,9 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
 }
 
 function describe(detail: unknown): string {
-  if (typeof detail === 'string' && detail !== '') return detail;
+  if (typeof detail === 'string' && detail !== '') {
+    return detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}…` : detail;
+  }
   if (detail === undefined || detail === '') return '';
   try {
     return JSON.stringify(detail).slice(0, MAX_DETAIL_CHARS);

@@ -23,9 +23,12 @@ std::string DecodeString(const uint8_t* body, JsonSpan span) {
 }
 
 std::optional<std::vector<uint8_t>> DecodeBase64Field(const uint8_t* body, JsonSpan span) {
-  // Base64 needs no JSON escapes; a field that has any is not canonical base64.
-  return Base64DecodeStrict(reinterpret_cast<const char*>(body + span.begin + 1),
-                            span.end - span.begin - 2);
+  const char* raw = reinterpret_cast<const char*>(body + span.begin + 1);
+  size_t raw_size = span.end - span.begin - 2;
+  // Some encoders escape '/' or '+' ("\/", "\u002B"): what counts is the
+  // string's value, as JSON.parse would give it. Without escapes, decode in place.
+  if (memchr(raw, '\\', raw_size) == nullptr) return Base64DecodeStrict(raw, raw_size);
+  return Base64DecodeStrict(DecodeString(body, span));
 }
 
 }  // namespace

@@ -71,7 +71,19 @@ class JsonWriter {
  private:
   void Check(napi_status status) {
     if (status == napi_ok) return;
-    if (status == napi_pending_exception) throw env_.GetAndClearPendingException();
+    // Some calls (napi_get_property among them) report a throwing getter as a
+    // generic failure with the exception pending: ask, rather than trust the status.
+    bool pending = status == napi_pending_exception;
+    if (!pending) napi_is_exception_pending(env_, &pending);
+    if (pending) {
+      // The caller's getter, toJSON or Proxy trap threw: say what failed, keep
+      // their error as the cause, and never let its own `code` speak for the SDK.
+      Napi::Error cause = env_.GetAndClearPendingException();
+      Napi::Error error = MakeTypeError(env_, code::kNotSerializable,
+                                        "the value cannot be serialized to JSON: reading it threw");
+      error.Set("cause", cause.Value());
+      throw error;
+    }
     throw MakeTypeError(env_, code::kNotSerializable, "the value cannot be serialized to JSON");
   }
 

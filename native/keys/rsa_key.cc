@@ -48,6 +48,16 @@ void CheckUsableRsa(EVP_PKEY* key) {
   }
 }
 
+// A private key whose numbers do not belong together (a damaged file, a
+// CBC-garbled block decrypted with the right password) parses all the same:
+// check n = pq, ed = 1 mod lambda(n) and the CRT values before using it.
+void CheckPrivateConsistency(EVP_PKEY* key) {
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
+  if (!ctx || EVP_PKEY_pairwise_check(ctx.get()) != 1) {
+    throw KeyFailure{code::kKeyInvalid, "the private key is damaged: its numbers do not match"};
+  }
+}
+
 SharedRegion DrainToRegion(BIO* bio) {
   char* bytes = nullptr;
   long n = BIO_get_mem_data(bio, &bytes);
@@ -88,6 +98,7 @@ SharedPkey ImportPrivateKeyPem(const SecureRegion& pem, const SecureRegion* pass
     throw KeyFailure{code::kKeyInvalid, "not a readable PEM private key"};
   }
   CheckUsableRsa(key.get());
+  CheckPrivateConsistency(key.get());
   return ShareKey(std::move(key));
 }
 
