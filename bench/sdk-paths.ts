@@ -3,7 +3,7 @@
 // the network, headers and logging: object → package bytes, and package bytes
 // → object.
 import type { Laps } from './measure';
-import { sdkConstants } from './sdk';
+import { sdkConstants, sdkTurnQueue } from './sdk';
 import type { CryptoBackend, PrivateKeyHandle, PublicKeyHandle } from './sdk';
 
 const CLIENT_FIELDS = ['security_tier', 'api_key', 'base_url'];
@@ -36,7 +36,9 @@ export async function sdkOpen(backend: CryptoBackend, body: Buffer, key: Private
   const { secret } = await backend.openPackage(body, key);
   laps.lap('openPackage');
   try {
-    const value = backend.parseJson(secret) as { _metadata?: { payload_id?: unknown } };
+    // As create(): a large response is parsed in an event-loop iteration of its own.
+    const parse = (): { _metadata?: { payload_id?: unknown } } => backend.parseJson(secret) as { _metadata?: { payload_id?: unknown } };
+    const value = secret.byteLength <= 64 * 1024 ? parse() : await sdkTurnQueue.onOwnTurn(parse);
     laps.lap('parseJson');
     void value._metadata?.payload_id;
     laps.lap('checks');

@@ -6,6 +6,7 @@ import type * as IndexModule from '../lib/index';
 import type * as PackageModule from '../lib/protocol/package';
 import type * as ConstantsModule from '../lib/protocol/constants';
 import type * as ServerModule from '../lib/server/index';
+import type * as TurnQueueModule from '../lib/client/turn-queue';
 
 /** The package root: this file runs from dist-bench/bench/. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -20,6 +21,7 @@ export const sdkCrypto = load<typeof CryptoModule>('crypto');
 export const sdkPackage = load<typeof PackageModule>(path.join('protocol', 'package'));
 export const sdkConstants = load<typeof ConstantsModule>(path.join('protocol', 'constants'));
 export const sdkServer = load<typeof ServerModule>(path.join('server', 'index'));
+export const sdkTurnQueue = load<typeof TurnQueueModule>(path.join('client', 'turn-queue'));
 
 export type { CryptoBackend, PrivateKeyHandle, PublicKeyHandle, Secret, SealedFields } from '../lib/crypto';
 export type { ChatCompletionCreateParams } from '../lib/index';

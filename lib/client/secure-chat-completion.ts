@@ -29,6 +29,7 @@ import { HttpTransport, checkUrlScheme } from '../transport/http-transport';
 import { errorFromResponse } from '../transport/status-errors';
 import { isRetryable, retryDelayMs, sleep } from './retry';
 import { SecureResponse } from './secure-response';
+import { onOwnTurn } from './turn-queue';
 import { endpointUrl } from './endpoint-url';
 import { ServerKeyCache } from './server-key';
 import type { ServerKey } from './server-key';
@@ -87,6 +88,7 @@ interface OpenedResponse {
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+const PARSE_INLINE_BYTES = 64 * 1024;
 const DEFAULT_MAX_RETRIES = 2;
 /** A 10 MiB plaintext is about 14 MiB of base64; leave room for the envelope. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -155,8 +157,12 @@ export class SecureChatCompletion {
     try {
       // Under 'require', a reply whose attestation fails must never become a JS
       // object: check it in locked memory first. Otherwise one parse serves all.
-      if (this.#attestation === 'require') metadata = opened.accept(this.#backend.parseJsonAt(opened.secret, ['_metadata']));
-      completion = this.#backend.parseJson(opened.secret);
+      const parse = (): unknown => {
+        if (this.#attestation === 'require') metadata = opened.accept(this.#backend.parseJsonAt(opened.secret, ['_metadata']));
+        return this.#backend.parseJson(opened.secret);
+      };
+      // Small responses parse at once; large ones each get a loop iteration of their own.
+      completion = opened.secret.byteLength <= PARSE_INLINE_BYTES ? parse() : await onOwnTurn(parse);
     } catch (error) {
       if (error instanceof SecurityError) throw error;
       throw new SecurityError('the decrypted response is not valid JSON', 'NOMYO_BAD_RESPONSE');
