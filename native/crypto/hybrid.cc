@@ -123,15 +123,24 @@ SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uin
 
 void SetAesKeyObserver(AesKeyObserver observer) { g_key_observer.store(observer); }
 
+namespace {
+
+// Every seal: a fresh AES key, generated straight into secure memory, and a fresh nonce.
+void FreshKeyAndNonce(SecureRegion& aes_key, uint8_t (&nonce)[kGcmNonceBytes]) {
+  if (RAND_bytes(aes_key.data(), kAesKeyBytes) != 1 || RAND_bytes(nonce, kGcmNonceBytes) != 1) {
+    throw EncryptFailed{};
+  }
+  ObserveKey(aes_key);
+}
+
+}  // namespace
+
 PackageFields Seal(const SecureRegion& plaintext, EVP_PKEY* recipient) {
   ErrorQueueGuard clear_errors;
   SecureRegion aes_key(kAesKeyBytes);
   uint8_t nonce[kGcmNonceBytes];
   uint8_t tag[kGcmTagBytes];
-  if (RAND_bytes(aes_key.data(), kAesKeyBytes) != 1 || RAND_bytes(nonce, kGcmNonceBytes) != 1) {
-    throw EncryptFailed{};
-  }
-  ObserveKey(aes_key);
+  FreshKeyAndNonce(aes_key, nonce);
   std::vector<uint8_t> ciphertext(plaintext.size());
   GcmEncrypt(aes_key, nonce, plaintext.data(), plaintext.size(), ciphertext.data(), tag);
   std::vector<uint8_t> wrapped = WrapKey(aes_key, recipient);
@@ -186,10 +195,7 @@ PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient) 
   SecureRegion aes_key(kAesKeyBytes);
   uint8_t nonce[kGcmNonceBytes];
   uint8_t tag[kGcmTagBytes];
-  if (RAND_bytes(aes_key.data(), kAesKeyBytes) != 1 || RAND_bytes(nonce, kGcmNonceBytes) != 1) {
-    throw EncryptFailed{};
-  }
-  ObserveKey(aes_key);
+  FreshKeyAndNonce(aes_key, nonce);
   std::vector<uint8_t> wrapped = WrapKey(aes_key, recipient);
 
   const size_t n = plaintext.size();
