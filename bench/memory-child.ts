@@ -37,6 +37,7 @@ export interface MemoryChildOutput {
   /** SDK only: the request serialized again on its own, and how much of it was locked. */
   plaintextBytes?: number;
   plaintextLockedBytes?: number;
+  requestPlaintextLockedBytes?: number;
 }
 
 async function main(): Promise<void> {
@@ -86,10 +87,14 @@ async function main(): Promise<void> {
   try {
     const response = await send(request);
     out.ok = true;
-    const protection = (response._metadata as { memory_protection?: { request_plaintext_locked: boolean; method: string } } | undefined)
-      ?.memory_protection;
+    const protection = (
+      response._metadata as
+        | { memory_protection?: { request_plaintext_locked: boolean; request_plaintext_locked_bytes: number; method: string } }
+        | undefined
+    )?.memory_protection;
     if (input.client === 'sdk' && protection) {
       out.requestPlaintextLocked = protection.request_plaintext_locked;
+      out.requestPlaintextLockedBytes = protection.request_plaintext_locked_bytes;
       out.method = protection.method;
     }
   } catch (error) {
@@ -104,7 +109,8 @@ async function main(): Promise<void> {
     out.unlockedDuringBytes = unlockedMax;
     const plaintext = backend.serializeJson(request, sdkConstants.MAX_PLAINTEXT_BYTES);
     out.plaintextBytes = plaintext.byteLength;
-    out.plaintextLockedBytes = plaintext.locked ? plaintext.byteLength : 0;
+    // What the request itself reported; a fresh serialization here would see other budget.
+    out.plaintextLockedBytes = out.requestPlaintextLockedBytes ?? plaintext.lockedBytes;
     plaintext.dispose();
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -37,6 +37,11 @@ export interface RequestMemoryProtection {
   method: 'mlock' | 'wipe-only' | 'none';
   request_plaintext_locked: boolean;
   response_plaintext_locked: boolean;
+  /** Bytes of the request's plaintext that were locked (all, or under a lock limit perhaps some). */
+  request_plaintext_locked_bytes: number;
+  request_plaintext_bytes: number;
+  response_plaintext_locked_bytes: number;
+  response_plaintext_bytes: number;
   core_dump_excluded: boolean;
   /** Plaintext buffers made by the SDK were wiped after use (best effort without the addon). */
   plaintext_wiped: boolean;

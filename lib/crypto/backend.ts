@@ -7,8 +7,10 @@ export type { JsonPath, JsonType, SealedFields };
 /** Opaque secret bytes. With the native backend they live in locked memory. */
 export interface Secret {
   readonly byteLength: number;
-  /** Pinned in RAM (mlock) right now. */
+  /** Pinned in RAM (mlock) right now, all of it. */
   readonly locked: boolean;
+  /** How many of its bytes are pinned: under a lock limit a large secret may be locked in part. */
+  readonly lockedBytes: number;
   /** Excluded from core dumps (MADV_DONTDUMP) right now. */
   readonly dumpExcluded: boolean;
   readonly disposed: boolean;

@@ -50,6 +50,9 @@ class BufferSecret implements Secret {
   get locked(): boolean {
     return false;
   }
+  get lockedBytes(): number {
+    return 0;
+  }
   get dumpExcluded(): boolean {
     return false;
   }

@@ -4,6 +4,8 @@
 export interface NativeSecureBuffer {
   readonly byteLength: number;
   readonly locked: boolean;
+  /** Bytes of the secret pinned in RAM: all of them, or under a lock limit perhaps only some. */
+  readonly lockedBytes: number;
   readonly dumpExcluded: boolean;
   readonly disposed: boolean;
   dispose(): void;

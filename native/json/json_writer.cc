@@ -66,7 +66,10 @@ class JsonWriter {
     return false;
   }
 
-  SharedRegion Finish() { return out_.finish(); }
+  SharedRegion Finish() {
+    scratch_.reset();  // wiped and unlocked first, so the result can lock what it held
+    return out_.finish();
+  }
 
  private:
   void Check(napi_status status) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "../addon_data.h"
@@ -60,6 +61,7 @@ Napi::Function SecureBuffer::Define(Napi::Env env) {
                          StaticMethod<&SecureBuffer::ReadFile>("readFile"),
                          InstanceAccessor<&SecureBuffer::ByteLength>("byteLength"),
                          InstanceAccessor<&SecureBuffer::Locked>("locked"),
+                         InstanceAccessor<&SecureBuffer::LockedBytes>("lockedBytes"),
                          InstanceAccessor<&SecureBuffer::DumpExcluded>("dumpExcluded"),
                          InstanceAccessor<&SecureBuffer::Disposed>("disposed"),
                          InstanceMethod<&SecureBuffer::Dispose>("dispose"),
@@ -194,6 +196,14 @@ Napi::Value SecureBuffer::ByteLength(const Napi::CallbackInfo& info) {
 Napi::Value SecureBuffer::Locked(const Napi::CallbackInfo& info) {
   CheckReceiver(info, this);
   return Napi::Boolean::New(info.Env(), region_ && region_->locked());
+}
+
+// How many of the secret's own bytes are locked (a region under a lock limit may be locked in
+// part).
+Napi::Value SecureBuffer::LockedBytes(const Napi::CallbackInfo& info) {
+  CheckReceiver(info, this);
+  size_t locked = region_ ? std::min(region_->locked_bytes(), region_->size()) : 0;
+  return Napi::Number::New(info.Env(), static_cast<double>(locked));
 }
 
 Napi::Value SecureBuffer::DumpExcluded(const Napi::CallbackInfo& info) {

@@ -31,6 +31,7 @@ class SecureBuffer : public Napi::ObjectWrap<SecureBuffer> {
 
   Napi::Value ByteLength(const Napi::CallbackInfo& info);
   Napi::Value Locked(const Napi::CallbackInfo& info);
+  Napi::Value LockedBytes(const Napi::CallbackInfo& info);
   Napi::Value DumpExcluded(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);

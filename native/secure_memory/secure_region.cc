@@ -21,6 +21,10 @@ size_t PageSize() {
   return page;
 }
 
+// Granularity of a partial lock: fine enough to use what a limit leaves, coarse
+// enough that a 10 MiB secret costs a few dozen mlock calls at most.
+constexpr size_t kLockChunkPages = 64;
+
 size_t RoundUpToPage(size_t n) {
   const size_t page = PageSize();
   return (n + page - 1) / page * page;
@@ -54,22 +58,41 @@ SecureRegion::SecureRegion(size_t size) : size_(size) {
 #ifdef MADV_DONTFORK
   madvise(data_, capacity_, MADV_DONTFORK);
 #endif
-  locked_ = sodium_mlock(data_, capacity_) == 0;
-  (locked_ ? g_locked_bytes : g_unlocked_bytes) += capacity_;
+  g_unlocked_bytes += capacity_;
   g_live_regions++;
+  lock_more();
 }
 
 SecureRegion::~SecureRegion() {
   sodium_memzero(data_, capacity_);
   if (WipeObserver observer = g_wipe_observer.load()) observer(data_, capacity_);
-  if (locked_) {
-    munlock(data_, capacity_);  // already wiped: sodium_munlock would wipe twice
-    g_locked_bytes -= capacity_;
-  } else {
-    g_unlocked_bytes -= capacity_;
-  }
+  if (locked_bytes_ > 0)
+    munlock(data_, locked_bytes_);  // already wiped: sodium_munlock would wipe twice
+  g_locked_bytes -= locked_bytes_;
+  g_unlocked_bytes -= capacity_ - locked_bytes_;
   g_live_regions--;
   munmap(mapping_, mapping_size_);
+}
+
+void SecureRegion::lock_more() {
+  if (locked_bytes_ == capacity_) return;
+  // All at once when the limit allows; otherwise as much as it allows, so that a
+  // secret larger than what is left is still locked in part rather than not at all.
+  size_t gained = 0;
+  if (sodium_mlock(data_ + locked_bytes_, capacity_ - locked_bytes_) == 0) {
+    gained = capacity_ - locked_bytes_;
+  } else {
+    const size_t chunk = kLockChunkPages * PageSize();
+    while (locked_bytes_ + gained < capacity_) {
+      size_t n =
+          capacity_ - locked_bytes_ - gained < chunk ? capacity_ - locked_bytes_ - gained : chunk;
+      if (sodium_mlock(data_ + locked_bytes_ + gained, n) != 0) break;
+      gained += n;
+    }
+  }
+  locked_bytes_ += gained;
+  g_locked_bytes += gained;
+  g_unlocked_bytes -= gained;
 }
 
 void SecureRegion::truncate(size_t new_size) {

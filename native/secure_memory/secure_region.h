@@ -33,7 +33,12 @@ class SecureRegion {
   // of a secret is known only after it was written.
   void truncate(size_t new_size);
 
-  bool locked() const { return locked_; }
+  // Fully locked. Under a lock limit a region may be locked in part: see locked_bytes().
+  bool locked() const { return locked_bytes_ == capacity_; }
+  // Bytes of the region, from its start, that are pinned in RAM.
+  size_t locked_bytes() const { return locked_bytes_; }
+  // Tries again to lock what is not locked yet, e.g. once other secrets were released.
+  void lock_more();
   bool dump_excluded() const { return dump_excluded_; }
 
   // Wipes the bytes now; the region stays usable (all zero).
@@ -51,7 +56,7 @@ class SecureRegion {
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;  // page-rounded usable bytes between the guard pages
-  bool locked_ = false;
+  size_t locked_bytes_ = 0;
   bool dump_excluded_ = false;
   std::atomic<int> users_{0};
   std::atomic<bool> wipe_requested_{false};

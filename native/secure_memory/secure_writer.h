@@ -49,6 +49,7 @@ class SecureWriter {
   // Hands the written bytes over as a region of exactly length() bytes.
   SharedRegion finish() {
     region_->truncate(length_);
+    region_->lock_more();  // regions released since it was made may have freed lock budget
     SharedRegion done = std::move(region_);
     region_ = nullptr;
     return done;
@@ -62,6 +63,7 @@ class SecureWriter {
     SharedRegion bigger = MakeRegion(capacity);
     memcpy(bigger->data(), region_->data(), length_);
     region_ = std::move(bigger);
+    region_->lock_more();  // the old region's pages are unlocked now
   }
 
   SharedRegion region_;
