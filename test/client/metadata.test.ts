@@ -76,8 +76,12 @@ describe('_metadata from the reference server', () => {
         'method',
         'native_addon',
         'plaintext_wiped',
+        'request_plaintext_bytes',
         'request_plaintext_locked',
+        'request_plaintext_locked_bytes',
+        'response_plaintext_bytes',
         'response_plaintext_locked',
+        'response_plaintext_locked_bytes',
         'returned_object',
       ].sort(),
     );
@@ -94,15 +98,22 @@ describe('_metadata.memory_protection', () => {
     const info = getMemoryProtectionInfo();
     expect(info.method).toBe('mlock'); // the lock works here; otherwise the flags below must be false
     const response = await client.create(ask('protected'));
-    expect(response._metadata.memory_protection).toEqual({
+    const protection = response._metadata.memory_protection;
+    expect(protection).toEqual({
       native_addon: true,
       method: 'mlock',
       request_plaintext_locked: true,
       response_plaintext_locked: true,
+      request_plaintext_bytes: expect.any(Number),
+      request_plaintext_locked_bytes: protection.request_plaintext_bytes,
+      response_plaintext_bytes: expect.any(Number),
+      response_plaintext_locked_bytes: protection.response_plaintext_bytes,
       core_dump_excluded: info.core_dump_excluded,
       plaintext_wiped: true,
       returned_object: 'caller-owned',
     });
+    expect(protection.request_plaintext_bytes).toBeGreaterThan(0);
+    expect(protection.response_plaintext_bytes).toBeGreaterThan(0);
   });
 
   itFallback('reports no addon and nothing locked on the node:crypto fallback', async () => {
@@ -112,6 +123,10 @@ describe('_metadata.memory_protection', () => {
       method: 'none',
       request_plaintext_locked: false,
       response_plaintext_locked: false,
+      request_plaintext_bytes: expect.any(Number),
+      request_plaintext_locked_bytes: 0,
+      response_plaintext_bytes: expect.any(Number),
+      response_plaintext_locked_bytes: 0,
       core_dump_excluded: false,
       plaintext_wiped: false,
       returned_object: 'caller-owned',
@@ -128,6 +143,10 @@ describe('_metadata.memory_protection', () => {
         method: 'none',
         request_plaintext_locked: false,
         response_plaintext_locked: false,
+        request_plaintext_bytes: expect.any(Number),
+        request_plaintext_locked_bytes: 0,
+        response_plaintext_bytes: expect.any(Number),
+        response_plaintext_locked_bytes: 0,
         core_dump_excluded: false,
         plaintext_wiped: false,
         returned_object: 'caller-owned',
