@@ -89,6 +89,23 @@ describe('_metadata from the reference server', () => {
   });
 });
 
+/** What a response reports when no addon protected it: nothing locked, nothing wiped for sure. */
+function noAddonProtection(): Record<string, unknown> {
+  return {
+    native_addon: false,
+    method: 'none',
+    request_plaintext_locked: false,
+    response_plaintext_locked: false,
+    request_plaintext_bytes: expect.any(Number),
+    request_plaintext_locked_bytes: 0,
+    response_plaintext_bytes: expect.any(Number),
+    response_plaintext_locked_bytes: 0,
+    core_dump_excluded: false,
+    plaintext_wiped: false,
+    returned_object: 'caller-owned',
+  };
+}
+
 describe('_metadata.memory_protection', () => {
   it('is on the native addon unless NOMYO_FORCE_FALLBACK=1 is set', () => {
     expect(nativeInUse()).toBe(!fallbackForced);
@@ -118,19 +135,7 @@ describe('_metadata.memory_protection', () => {
 
   itFallback('reports no addon and nothing locked on the node:crypto fallback', async () => {
     const response = await client.create(ask('fallback'));
-    expect(response._metadata.memory_protection).toEqual({
-      native_addon: false,
-      method: 'none',
-      request_plaintext_locked: false,
-      response_plaintext_locked: false,
-      request_plaintext_bytes: expect.any(Number),
-      request_plaintext_locked_bytes: 0,
-      response_plaintext_bytes: expect.any(Number),
-      response_plaintext_locked_bytes: 0,
-      core_dump_excluded: false,
-      plaintext_wiped: false,
-      returned_object: 'caller-owned',
-    });
+    expect(response._metadata.memory_protection).toEqual(noAddonProtection());
   });
 
   it('reports no addon and nothing locked with secureMemory: false, whatever is loaded', async () => {
@@ -138,19 +143,7 @@ describe('_metadata.memory_protection', () => {
     try {
       const response = await plain.create(ask('secureMemory false'));
       expect(response.choices[0]!.message.content).toBe(echoOf('secureMemory false'));
-      expect(response._metadata.memory_protection).toEqual({
-        native_addon: false,
-        method: 'none',
-        request_plaintext_locked: false,
-        response_plaintext_locked: false,
-        request_plaintext_bytes: expect.any(Number),
-        request_plaintext_locked_bytes: 0,
-        response_plaintext_bytes: expect.any(Number),
-        response_plaintext_locked_bytes: 0,
-        core_dump_excluded: false,
-        plaintext_wiped: false,
-        returned_object: 'caller-owned',
-      });
+      expect(response._metadata.memory_protection).toEqual(noAddonProtection());
     } finally {
       plain.close();
     }
