@@ -46,11 +46,13 @@ export function describeMemoryFacts(facts: MemoryFacts): MemoryProtectionInfo {
   if (facts.unlockedBytes > 0) {
     details.push(`${facts.unlockedBytes} bytes of live secrets could not be locked.`);
   }
-  details.push(
-    facts.privateKeysInSecureHeap
-      ? "RSA private keys are held by OpenSSL in its secure heap (locked, wiped on free)."
-      : 'RSA private keys are held in ordinary process memory.',
-  );
+  if (!facts.privateKeysInSecureHeap) {
+    details.push('RSA private keys are held in ordinary process memory.');
+  } else if (facts.secureHeapLocked) {
+    details.push("RSA private keys are held by OpenSSL in its secure heap (locked, cleared on free).");
+  } else {
+    details.push("RSA private keys are held by OpenSSL in its secure heap (cleared on free; its lock is not known to be in force).");
+  }
   details.push('Objects returned to your code (the parsed response) are yours: their lifetime is not managed by the SDK.');
   return {
     available: facts.nativeAddon && facts.lockWorks && facts.dumpExclusionWorks,

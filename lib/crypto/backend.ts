@@ -44,6 +44,8 @@ export interface MemoryFacts {
   /** RLIMIT_MEMLOCK; null when unlimited or unknown. */
   lockLimitBytes: number | null;
   privateKeysInSecureHeap: boolean;
+  /** That secure heap is known to be locked in RAM. */
+  secureHeapLocked: boolean;
   /** Why the native addon is not in use, when it is not. */
   fallbackReason?: string;
 }

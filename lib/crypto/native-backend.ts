@@ -108,6 +108,7 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
         unlockedBytes: facts.unlocked_bytes,
         lockLimitBytes: facts.lock_limit_bytes,
         privateKeysInSecureHeap: facts.openssl_secure_heap,
+        secureHeapLocked: facts.openssl_secure_heap_locked,
       };
     },
     versions: () => {

@@ -402,6 +402,7 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       unlockedBytes: 0,
       lockLimitBytes: null,
       privateKeysInSecureHeap: false,
+      secureHeapLocked: false,
       fallbackReason,
     }),
     versions: () => ({ openssl: process.versions.openssl ?? 'unknown', libsodium: 'not used' }),

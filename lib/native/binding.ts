@@ -74,6 +74,8 @@ export interface NativeMemoryFacts {
   live_regions: number;
   lock_limit_bytes: number | null;
   openssl_secure_heap: boolean;
+  /** The addon set the secure heap up and OpenSSL locked its pages. */
+  openssl_secure_heap_locked: boolean;
   openssl_secure_heap_used: number;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/rsa.h>
 #include <string.h>
 
+#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -160,17 +161,23 @@ SharedRegion ExportPrivateKeyPem(EVP_PKEY* key, const SecureRegion* password) {
 
 int KeyBits(EVP_PKEY* key) { return EVP_PKEY_get_bits(key); }
 
+namespace {
+std::atomic<bool> g_secure_heap_locked{false};
+}  // namespace
+
 void EnsureOpenSslSecureHeap() {
   static std::once_flag once;
   std::call_once(once, [] {
     if (CRYPTO_secure_malloc_initialized() == 0) {
-      CRYPTO_secure_malloc_init(kSecureHeapBytes, kSecureHeapMinChunk);
+      // 1: set up and locked; 2: set up, but the lock (mlock) was refused.
+      g_secure_heap_locked = CRYPTO_secure_malloc_init(kSecureHeapBytes, kSecureHeapMinChunk) == 1;
     }
   });
 }
 
 SecureHeapInfo OpenSslSecureHeapInfo() {
-  return {CRYPTO_secure_malloc_initialized() != 0, CRYPTO_secure_used()};
+  return {CRYPTO_secure_malloc_initialized() != 0, g_secure_heap_locked.load(),
+          CRYPTO_secure_used()};
 }
 
 }  // namespace nomyo

@@ -35,6 +35,8 @@ int KeyBits(EVP_PKEY* key);
 void EnsureOpenSslSecureHeap();
 struct SecureHeapInfo {
   bool initialized;
+  // OpenSSL said its pages are locked (only known when this addon set it up).
+  bool locked;
   size_t used_bytes;
 };
 SecureHeapInfo OpenSslSecureHeapInfo();

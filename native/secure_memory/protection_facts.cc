@@ -32,6 +32,7 @@ Napi::Value MemoryFacts(const Napi::CallbackInfo& info) {
   facts.Set("lock_limit_bytes",
             limit < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(limit)));
   facts.Set("openssl_secure_heap", heap.initialized);
+  facts.Set("openssl_secure_heap_locked", heap.locked);
   facts.Set("openssl_secure_heap_used", static_cast<double>(heap.used_bytes));
   return facts;
 }
