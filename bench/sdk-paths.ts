@@ -28,7 +28,8 @@ export async function sdkSeal(backend: CryptoBackend, params: Record<string, unk
 }
 
 /**
- * openPackage (envelope and decryption off the event loop) → parseJson, then the client's checks on the parsed
+ * openPackage (envelope and decryption off the event loop) → consumeJson (parse, then
+ * wipe and dispose, as create() does), then the client's checks on the parsed
  * _metadata (sealed payload_id; attestation under the default policy 'verify'),
  * as create() does with a 200 body.
  */
@@ -37,9 +38,9 @@ export async function sdkOpen(backend: CryptoBackend, body: Buffer, key: Private
   laps.lap('openPackage');
   try {
     // As create(): a large response is parsed in an event-loop iteration of its own.
-    const parse = (): { _metadata?: { payload_id?: unknown } } => backend.parseJson(secret) as { _metadata?: { payload_id?: unknown } };
+    const parse = (): { _metadata?: { payload_id?: unknown } } => backend.consumeJson(secret) as { _metadata?: { payload_id?: unknown } };
     const value = secret.byteLength <= 64 * 1024 ? parse() : await sdkTurnQueue.onOwnTurn(parse);
-    laps.lap('parseJson');
+    laps.lap('consumeJson');
     void value._metadata?.payload_id;
     laps.lap('checks');
     return value;

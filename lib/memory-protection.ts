@@ -12,6 +12,12 @@ export interface MemoryProtectionInfo {
   locked_bytes: number;
   /** Bytes of secret memory whose lock was refused, right now. */
   unlocked_bytes: number;
+  /**
+   * Locked bytes that hold no secret: wiped small mappings kept for the next
+   * small secret (given back whenever a lock is refused). Part of the process's
+   * VmLck, not of locked_bytes.
+   */
+  pooled_locked_bytes: number;
   /** RLIMIT_MEMLOCK soft limit; null when unlimited or unknown. */
   lock_limit_bytes: number | null;
   /** Secrets allocated now are excluded from core dumps (MADV_DONTDUMP). */
@@ -59,6 +65,7 @@ export function describeMemoryFacts(facts: MemoryFacts): MemoryProtectionInfo {
     method,
     locked_bytes: facts.lockedBytes,
     unlocked_bytes: facts.unlockedBytes,
+    pooled_locked_bytes: facts.pooledLockedBytes,
     lock_limit_bytes: facts.lockLimitBytes,
     core_dump_excluded: facts.nativeAddon && facts.dumpExclusionWorks,
     native_addon: facts.nativeAddon,

@@ -159,7 +159,7 @@ export class SecureChatCompletion {
       // object: check it in locked memory first. Otherwise one parse serves all.
       const parse = (): unknown => {
         if (this.#attestation === 'require') metadata = opened.accept(this.#backend.parseJsonAt(opened.secret, ['_metadata']));
-        return this.#backend.parseJson(opened.secret);
+        return this.#backend.consumeJson(opened.secret);
       };
       // Small responses parse at once; large ones each get a loop iteration of their own.
       completion = opened.secret.byteLength <= PARSE_INLINE_BYTES ? parse() : await onOwnTurn(parse);

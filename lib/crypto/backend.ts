@@ -41,6 +41,8 @@ export interface MemoryFacts {
   dumpExclusionWorks: boolean;
   lockedBytes: number;
   unlockedBytes: number;
+  /** Locked memory holding no secret: wiped small mappings kept for reuse. */
+  pooledLockedBytes: number;
   /** RLIMIT_MEMLOCK; null when unlimited or unknown. */
   lockLimitBytes: number | null;
   privateKeysInSecureHeap: boolean;
@@ -65,6 +67,8 @@ export interface CryptoBackend {
   /** JSON.stringify's result, in secret memory; NOMYO_TOO_LARGE past `limit` bytes. */
   serializeJson(value: unknown, limit: number): Secret;
   parseJson(secret: Secret): unknown;
+  /** parseJson(), for a secret read for the last time: it is disposed, whatever the outcome. */
+  consumeJson(secret: Secret): unknown;
   /** The value at `path` of the JSON in `secret`, as JS; undefined when absent. */
   parseJsonAt(secret: Secret, path: JsonPath): unknown;
   jsonTypeAt(secret: Secret, path: JsonPath): JsonType | undefined;

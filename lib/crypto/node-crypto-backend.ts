@@ -294,6 +294,13 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       return new BufferSecret(bytes);
     },
     parseJson,
+    consumeJson: (secret) => {
+      try {
+        return parseJson(secret);
+      } finally {
+        secret.dispose();
+      }
+    },
     parseJsonAt: (secret, path) => tryValueAt(secret, path),
     jsonTypeAt: (secret, path) => jsonTypeOf(tryValueAt(secret, path)),
     extractString: (secret, path) => {
@@ -400,6 +407,7 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       dumpExclusionWorks: false,
       lockedBytes: 0,
       unlockedBytes: 0,
+      pooledLockedBytes: 0,
       lockLimitBytes: null,
       privateKeysInSecureHeap: false,
       secureHeapLocked: false,

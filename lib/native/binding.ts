@@ -13,6 +13,8 @@ export interface NativeSecureBuffer {
   toString(): string;
   /** Parses the JSON held in secure memory; no JS string of the document is made. */
   parseJson(): unknown;
+  /** parseJson(), free to decode strings over the secret's own bytes; disposes the secret. */
+  consumeJson(): unknown;
   writeToFd(fd: number): void;
   equals(other: NativeSecureBuffer): boolean;
   /** The unescaped string at `path` of the JSON held here, in a new SecureBuffer; null if absent or not a string. */
@@ -72,6 +74,8 @@ export interface NativeMemoryFacts {
   locked_bytes: number;
   unlocked_bytes: number;
   live_regions: number;
+  /** Locked, wiped mappings kept for the next small secret (in VmLck, not in locked_bytes). */
+  pooled_locked_bytes: number;
   lock_limit_bytes: number | null;
   openssl_secure_heap: boolean;
   /** The addon set the secure heap up and OpenSSL locked its pages. */

@@ -46,7 +46,9 @@ std::vector<uint8_t> WrapKey(const SecureRegion& aes_key, EVP_PKEY* recipient) {
   return wrapped;
 }
 
-SharedRegion UnwrapKey(const std::vector<uint8_t>& wrapped, EVP_PKEY* private_key) {
+}  // namespace
+
+SharedRegion UnwrapAesKey(const uint8_t* wrapped, size_t wrapped_size, EVP_PKEY* private_key) {
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new(private_key, nullptr));
   if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) <= 0 || !ConfigureOaep(ctx.get())) {
     throw DecryptFailed{};
@@ -54,15 +56,14 @@ SharedRegion UnwrapKey(const std::vector<uint8_t>& wrapped, EVP_PKEY* private_ke
   // The output buffer is sized for the modulus; OAEP yields at most that.
   SharedRegion key = MakeRegion(static_cast<size_t>(EVP_PKEY_get_size(private_key)));
   size_t out_len = key->size();
-  if (EVP_PKEY_decrypt(ctx.get(), key->data(), &out_len, wrapped.data(), wrapped.size()) <= 0 ||
+  if (EVP_PKEY_decrypt(ctx.get(), key->data(), &out_len, wrapped, wrapped_size) <= 0 ||
       out_len != kAesKeyBytes) {
     throw DecryptFailed{};
   }
   key->truncate(out_len);
+  ObserveKey(*key);
   return key;
 }
-
-}  // namespace
 
 void GcmEncrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* plaintext,
                 size_t size, uint8_t* ciphertext, uint8_t* tag) {
@@ -92,6 +93,13 @@ void GcmEncrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* pl
 
 SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
                         size_t size, const uint8_t* tag) {
+  SharedRegion plaintext = MakeRegion(size);
+  GcmDecryptInto(key, nonce, ciphertext, size, tag, *plaintext);
+  return plaintext;
+}
+
+void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
+                    size_t size, const uint8_t* tag, SecureRegion& plaintext) {
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   if (key.size() != kAesKeyBytes || !ctx ||
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
@@ -99,14 +107,14 @@ SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uin
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), nonce) != 1) {
     throw DecryptFailed{};
   }
-  // Plaintext is written only into secure memory and is wiped with the region
-  // if the tag does not verify; nothing is released before that check.
-  SharedRegion plaintext = MakeRegion(size);
+  // Plaintext is written only into secure memory, and the caller wipes the
+  // region if the tag does not verify; nothing is released before that check.
+  if (plaintext.size() < size) throw DecryptFailed{};
   size_t done = 0;
   while (done < size) {
     size_t n = size - done < kGcmSlice ? size - done : kGcmSlice;
     int out_len = 0;
-    if (EVP_DecryptUpdate(ctx.get(), plaintext->data() + done, &out_len, ciphertext + done,
+    if (EVP_DecryptUpdate(ctx.get(), plaintext.data() + done, &out_len, ciphertext + done,
                           static_cast<int>(n)) != 1) {
       throw DecryptFailed{};
     }
@@ -115,10 +123,9 @@ SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uin
   int final_len = 0;
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes,
                           const_cast<uint8_t*>(tag)) != 1 ||
-      EVP_DecryptFinal_ex(ctx.get(), plaintext->data() + done, &final_len) != 1) {
+      EVP_DecryptFinal_ex(ctx.get(), plaintext.data() + done, &final_len) != 1) {
     throw DecryptFailed{};
   }
-  return plaintext;
 }
 
 void SetAesKeyObserver(AesKeyObserver observer) { g_key_observer.store(observer); }
@@ -164,8 +171,6 @@ constexpr char kBodyTail[] =
 // A multiple of 3, so that the base64 of the slices concatenates into the base64 of the whole.
 constexpr size_t kSealSlice = 3 * 16 * 1024;
 
-size_t Base64Length(size_t n) { return 4 * ((n + 2) / 3); }
-
 class BodyWriter {
  public:
   explicit BodyWriter(char* out) : out_(out) {}
@@ -177,10 +182,7 @@ class BodyWriter {
   void Text(const char (&text)[N]) {
     Text(text, N - 1);
   }
-  void Base64(const uint8_t* data, size_t n) {
-    at_ += static_cast<size_t>(
-        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out_ + at_), data, static_cast<int>(n)));
-  }
+  void Base64(const uint8_t* data, size_t n) { at_ += Base64EncodeTo(data, n, out_ + at_); }
   size_t size() const { return at_; }
 
  private:
@@ -200,9 +202,10 @@ PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient) 
 
   const size_t n = plaintext.size();
   PackageBody body;
-  size_t capacity = sizeof kBodyHead + Base64Length(n) + sizeof kBodyNonce +
-                    Base64Length(kGcmNonceBytes) + sizeof kBodyTag + Base64Length(kGcmTagBytes) +
-                    sizeof kBodyKey + Base64Length(wrapped.size()) + sizeof kBodyTail;
+  size_t capacity = sizeof kBodyHead + Base64EncodedLength(n) + sizeof kBodyNonce +
+                    Base64EncodedLength(kGcmNonceBytes) + sizeof kBodyTag +
+                    Base64EncodedLength(kGcmTagBytes) + sizeof kBodyKey +
+                    Base64EncodedLength(wrapped.size()) + sizeof kBodyTail;
   body.bytes.reset(new char[capacity]);
   BodyWriter out(body.bytes.get());
   out.Text(kBodyHead);
@@ -246,8 +249,7 @@ SharedRegion OpenDecoded(const std::vector<uint8_t>& ciphertext, const std::vect
                          EVP_PKEY* private_key) {
   ErrorQueueGuard clear_errors;
   if (nonce.size() != kGcmNonceBytes || tag.size() != kGcmTagBytes) throw DecryptFailed{};
-  SharedRegion aes_key = UnwrapKey(wrapped, private_key);
-  ObserveKey(*aes_key);
+  SharedRegion aes_key = UnwrapAesKey(wrapped.data(), wrapped.size(), private_key);
   return GcmDecrypt(*aes_key, nonce.data(), ciphertext.data(), ciphertext.size(), tag.data());
 }
 

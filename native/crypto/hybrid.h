@@ -35,6 +35,14 @@ void GcmEncrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* pl
                 size_t size, uint8_t* ciphertext, uint8_t* tag);
 SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
                         size_t size, const uint8_t* tag);
+// The same into a region made beforehand (at least `size` bytes), so that making
+// and locking it can overlap other work. On a throw the region holds unverified
+// bytes: the caller must let it be wiped, never hand it out.
+void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
+                    size_t size, const uint8_t* tag, SecureRegion& plaintext);
+
+// The RSA-OAEP step of Open alone: the 32-byte AES key, in secure memory.
+SharedRegion UnwrapAesKey(const uint8_t* wrapped, size_t wrapped_size, EVP_PKEY* private_key);
 
 // Hook for the test build: sees each AES key that Seal makes or Open unwraps, so
 // forensics tests can look for it in a core dump. Never set in production builds.

@@ -1,6 +1,9 @@
 #include "package_envelope.h"
 
 #include <cstring>
+#include <memory>
+#include <system_error>
+#include <thread>
 
 #include "base64.h"
 #include "hybrid.h"
@@ -12,6 +15,10 @@ constexpr char kVersion[] = "1.0";
 constexpr char kAlgorithm[] = "hybrid-aes256-rsa4096";
 constexpr char kKeyAlgorithm[] = "RSA-OAEP-SHA256";
 constexpr char kPayloadAlgorithm[] = "AES-256-GCM";
+
+// From about here a payload's base64 decoding takes as long as the RSA private
+// operation, and a second thread for the latter pays for itself.
+constexpr size_t kOverlapCiphertextChars = size_t{512} << 10;
 
 bool IsString(const uint8_t* body, JsonSpan span) { return body[span.begin] == '"'; }
 
@@ -82,14 +89,18 @@ PackageEnvelope ReadEnvelope(const uint8_t* body, size_t size) {
   if (!payload || body[payload->begin] != '{')
     throw PackageRejected{"the package lacks encrypted_payload"};
   std::optional<JsonSpan> ciphertext, nonce, tag;
-  ForEachMember(body, *payload, [&](const std::string& name, JsonSpan value) {
-    if (name == "ciphertext")
-      ciphertext = value;
-    else if (name == "nonce")
-      nonce = value;
-    else if (name == "tag")
-      tag = value;
-  });
+  // The first walk validated the whole body, this object included.
+  ForEachMember(
+      body, *payload,
+      [&](const std::string& name, JsonSpan value) {
+        if (name == "ciphertext")
+          ciphertext = value;
+        else if (name == "nonce")
+          nonce = value;
+        else if (name == "tag")
+          tag = value;
+      },
+      true);
   for (auto [span, name] :
        {std::pair{&ciphertext, "encrypted_payload.ciphertext"},
         std::pair{&nonce, "encrypted_payload.nonce"}, std::pair{&tag, "encrypted_payload.tag"},
@@ -114,12 +125,52 @@ PackageEnvelope ReadEnvelope(const uint8_t* body, size_t size) {
 
 SharedRegion OpenEnvelope(const uint8_t* body, const PackageEnvelope& envelope,
                           EVP_PKEY* private_key) {
-  auto ciphertext = DecodeBase64Field(body, envelope.ciphertext);
   auto nonce = DecodeBase64Field(body, envelope.nonce);
   auto tag = DecodeBase64Field(body, envelope.tag);
   auto wrapped = DecodeBase64Field(body, envelope.encrypted_key);
-  if (!ciphertext || !nonce || !tag || !wrapped) throw DecryptFailed{};
-  return OpenDecoded(*ciphertext, *nonce, *tag, *wrapped, private_key);
+  if (!nonce || !tag || !wrapped) throw DecryptFailed{};
+  const char* text = reinterpret_cast<const char*>(body + envelope.ciphertext.begin + 1);
+  const size_t text_size = envelope.ciphertext.end - envelope.ciphertext.begin - 2;
+  if (text_size < kOverlapCiphertextChars || memchr(text, '\\', text_size) != nullptr) {
+    auto ciphertext = DecodeBase64Field(body, envelope.ciphertext);
+    if (!ciphertext) throw DecryptFailed{};
+    return OpenDecoded(*ciphertext, *nonce, *tag, *wrapped, private_key);
+  }
+  if (nonce->size() != kGcmNonceBytes || tag->size() != kGcmTagBytes) throw DecryptFailed{};
+
+  // A large payload: the RSA private operation (and making and locking the
+  // plaintext's region) on a second thread, while this one decodes the
+  // ciphertext; then AES-GCM here. On two cores the two halves overlap.
+  // Decryption failures stay one opaque DecryptFailed, whichever half failed.
+  const size_t max_size = Base64MaxDecodedLength(text_size);
+  SharedRegion aes_key, plaintext;
+  bool unwrapped = false;
+  auto unwrap = [&] {
+    try {
+      aes_key = UnwrapAesKey(wrapped->data(), wrapped->size(), private_key);
+      plaintext = MakeRegion(max_size);
+      unwrapped = true;
+    } catch (...) {
+      unwrapped = false;
+    }
+  };
+  std::unique_ptr<uint8_t[]> ciphertext(new uint8_t[max_size == 0 ? 1 : max_size]);
+  size_t size = 0;
+  bool decoded;
+  {
+    std::thread helper;
+    try {
+      helper = std::thread(unwrap);
+    } catch (const std::system_error&) {
+      unwrap();  // no thread to be had: one after the other
+    }
+    decoded = Base64DecodeStrictTo(text, text_size, ciphertext.get(), &size);
+    if (helper.joinable()) helper.join();
+  }
+  if (!decoded || !unwrapped) throw DecryptFailed{};
+  GcmDecryptInto(*aes_key, nonce->data(), ciphertext.get(), size, tag->data(), *plaintext);
+  plaintext->truncate(size);
+  return plaintext;
 }
 
 }  // namespace nomyo

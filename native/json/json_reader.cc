@@ -18,6 +18,11 @@ class JsonReader {
  public:
   JsonReader(Napi::Env env, const SecureRegion& json)
       : env_(env), p_(json.data()), begin_(json.data()), end_(json.data() + json.size()) {}
+  // A reader that may overwrite the document as it goes (strings with escapes
+  // are decoded in place); the caller wipes it afterwards.
+  JsonReader(Napi::Env env, SecureRegion& json, bool consume) : JsonReader(env, json) {
+    if (consume) writable_ = json.data();
+  }
 
   Napi::Value ParseDocument() {
     SkipSpace();
@@ -233,8 +238,22 @@ class JsonReader {
       p_++;
       return s;
     }
-    // Escapes are decoded into a secure scratch region, never a plain buffer.
     const uint8_t* quote = start - 1;
+    if (writable_ != nullptr) {
+      // Consuming: decoded over the literal in the same pass that finds its end.
+      size_t end = 0, length = 0;
+      bool lone_surrogates = false, decoded_ascii = true;
+      if (!DecodeJsonStringInPlace(writable_, static_cast<size_t>(end_ - begin_),
+                                   static_cast<size_t>(quote - begin_), &end, &length,
+                                   &lone_surrogates, &decoded_ascii)) {
+        Fail("bad string");
+      }
+      p_ = begin_ + end;
+      const uint8_t* text = writable_ + (quote - begin_);
+      if (lone_surrogates) return Wtf8ToString(text, length);
+      return MakeString(reinterpret_cast<const char*>(text), length, decoded_ascii);
+    }
+    // Escapes are decoded into a secure scratch region, never a plain buffer.
     while (p_ < end_ && *p_ != '"') {
       if (*p_ == '\\' && end_ - p_ >= 2) p_++;
       p_++;
@@ -243,23 +262,23 @@ class JsonReader {
     if (p_ == end_) Fail("unterminated string");
     p_++;
     JsonSpan span{static_cast<size_t>(quote - begin_), static_cast<size_t>(p_ - begin_)};
-    SecureWriter decoded(span.end - span.begin, span.end - span.begin);
     bool lone_surrogates = false;
+    SecureWriter decoded(span.end - span.begin, span.end - span.begin);
     if (!DecodeJsonString(begin_, span, decoded, &lone_surrogates)) Fail("bad string");
     SharedRegion bytes = decoded.finish();
-    if (lone_surrogates) return Wtf8ToString(*bytes);
+    if (lone_surrogates) return Wtf8ToString(bytes->data(), bytes->size());
     return MakeString(reinterpret_cast<const char*>(bytes->data()), bytes->size(),
                       IsAscii(bytes->data(), bytes->size()));
   }
 
   // A string with lone surrogates, decoded as WTF-8, becomes a JS string through
   // UTF-16 (in secure scratch memory), keeping the surrogates as JSON.parse does.
-  Napi::String Wtf8ToString(const SecureRegion& wtf8) {
-    SharedRegion units = MakeRegion(wtf8.size() * sizeof(char16_t));
+  Napi::String Wtf8ToString(const uint8_t* wtf8, size_t size) {
+    SharedRegion units = MakeRegion(size * sizeof(char16_t));
     auto* out = reinterpret_cast<char16_t*>(units->data());
     size_t n = 0;
-    const uint8_t* p = wtf8.data();
-    const uint8_t* end = p + wtf8.size();
+    const uint8_t* p = wtf8;
+    const uint8_t* end = p + size;
     while (p < end) {
       uint32_t cp;
       if (*p < 0x80) {
@@ -288,6 +307,7 @@ class JsonReader {
   }
 
   Napi::Env env_;
+  uint8_t* writable_ = nullptr;
   const uint8_t* p_;
   const uint8_t* begin_;
   const uint8_t* end_;
@@ -297,6 +317,10 @@ class JsonReader {
 
 Napi::Value ParseJson(Napi::Env env, const SecureRegion& json) {
   return JsonReader(env, json).ParseDocument();
+}
+
+Napi::Value ConsumeJson(Napi::Env env, SecureRegion& json) {
+  return JsonReader(env, json, true).ParseDocument();
 }
 
 }  // namespace nomyo

@@ -12,4 +12,9 @@ namespace nomyo {
 // offset, never the content.
 Napi::Value ParseJson(Napi::Env env, const SecureRegion& json);
 
+// The same for a document that will not be read again: strings with escapes are
+// decoded over the document's own bytes instead of into fresh secure memory.
+// The caller wipes the region afterwards.
+Napi::Value ConsumeJson(Napi::Env env, SecureRegion& json);
+
 }  // namespace nomyo

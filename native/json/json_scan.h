@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "../secure_memory/secure_writer.h"
 
 namespace nomyo {
@@ -33,7 +37,38 @@ std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
 
 // How many leading bytes of p (n bytes) need no attention inside a JSON string:
 // no quote, backslash or control byte. Clears `ascii` if one of them is >= 0x80.
-size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii);
+// Inline: the parsers call it once per escape, which in prose is once a line.
+inline size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii) {
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1F);
+  uint32_t high = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Unsigned: b <= 0x1F exactly when min(b, 0x1F) == b.
+    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, control_max), bytes);
+    __m128i stop = _mm_or_si128(
+        control, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
+    const uint32_t stops = static_cast<uint32_t>(_mm_movemask_epi8(stop));
+    const uint32_t highs = static_cast<uint32_t>(_mm_movemask_epi8(bytes));
+    if (stops != 0) {
+      // Prose has an escape every line or so: finding it within the block
+      // matters more than the speed of the block loop.
+      const unsigned before = static_cast<unsigned>(__builtin_ctz(stops));
+      if ((high | (highs & ((1u << before) - 1))) != 0) ascii = false;
+      return i + before;
+    }
+    high |= highs;
+  }
+  if (high != 0) ascii = false;
+#endif
+  for (; i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20; i++) {
+    if (p[i] >= 0x80) ascii = false;
+  }
+  return i;
+}
 
 // Appends code point `cp` as UTF-8 (a surrogate code point as 3-byte WTF-8).
 void AppendUtf8(SecureWriter& out, uint32_t cp);
@@ -42,8 +77,11 @@ void AppendUtf8(SecureWriter& out, uint32_t cp);
 // exactly one object, surrounding whitespace allowed), with the decoded key and
 // the value's span. False when it is not a valid object; duplicate keys are
 // all visited, in order.
+// `validated`: the span lies in text a validating call (ForEachMember,
+// IsValidJson) accepted already, so strings are crossed without checking them.
 bool ForEachMember(const uint8_t* data, JsonSpan object,
-                   const std::function<void(const std::string& key, JsonSpan value)>& visit);
+                   const std::function<void(const std::string& key, JsonSpan value)>& visit,
+                   bool validated = false);
 
 // True when `data` is exactly one valid JSON value (surrounding whitespace allowed).
 bool IsValidJson(const uint8_t* data, size_t size);
@@ -55,5 +93,13 @@ bool IsValidJson(const uint8_t* data, size_t size);
 // Returns false when it is not a valid string.
 bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out,
                       bool* lone_surrogates = nullptr);
+
+// The same for a document that is being consumed, in one pass: the string
+// whose opening quote is at data[begin] (its end not known yet; the text ends
+// at data[size]) is decoded over itself from that quote on, as the decoded
+// bytes are never longer, so that a long string needs no second buffer. Sets
+// `end` past the closing quote, `length` to the decoded size and `ascii`.
+bool DecodeJsonStringInPlace(uint8_t* data, size_t size, size_t begin, size_t* end, size_t* length,
+                             bool* lone_surrogates, bool* ascii);
 
 }  // namespace nomyo

@@ -233,7 +233,9 @@ class JsonWriter {
       __m128i bad = _mm_or_si128(_mm_cmplt_epi16(units, space), _mm_cmpgt_epi16(units, ascii_max));
       bad = _mm_or_si128(
           bad, _mm_or_si128(_mm_cmpeq_epi16(units, quote), _mm_cmpeq_epi16(units, backslash)));
-      if (_mm_movemask_epi8(bad) != 0) break;
+      const uint32_t mask = static_cast<uint32_t>(_mm_movemask_epi8(bad));
+      // Two mask bits a unit: the first unit that needs attention ends the run here.
+      if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask)) / 2;
     }
 #endif
     while (i < n && PlainAscii(s[i])) i++;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -163,6 +164,35 @@ int KeyBits(EVP_PKEY* key) { return EVP_PKEY_get_bits(key); }
 
 namespace {
 std::atomic<bool> g_secure_heap_locked{false};
+std::atomic<bool> g_secure_heap_set_up_here{false};
+
+// When another copy of OpenSSL's user (another addon, Node itself) set the
+// secure heap up, its init result is not ours to see: ask the kernel whether
+// the mapping that holds a secure allocation is locked (VmFlags "lo").
+bool SecureHeapPagesLocked() {
+  void* probe = OPENSSL_secure_malloc(1);
+  if (probe == nullptr) return false;
+  bool locked = false;
+  if (CRYPTO_secure_allocated(probe)) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(probe);
+    if (FILE* smaps = fopen("/proc/self/smaps", "re")) {
+      char line[512];
+      bool inside = false;
+      while (fgets(line, sizeof line, smaps) != nullptr) {
+        unsigned long start = 0, end = 0;
+        if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {  // a mapping's header line
+          inside = start <= at && at < end;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+          locked = strstr(line, " lo") != nullptr;
+          break;
+        }
+      }
+      fclose(smaps);
+    }
+  }
+  OPENSSL_secure_free(probe);
+  return locked;
+}
 }  // namespace
 
 void EnsureOpenSslSecureHeap() {
@@ -171,13 +201,18 @@ void EnsureOpenSslSecureHeap() {
     if (CRYPTO_secure_malloc_initialized() == 0) {
       // 1: set up and locked; 2: set up, but the lock (mlock) was refused.
       g_secure_heap_locked = CRYPTO_secure_malloc_init(kSecureHeapBytes, kSecureHeapMinChunk) == 1;
+      g_secure_heap_set_up_here = true;
     }
   });
 }
 
 SecureHeapInfo OpenSslSecureHeapInfo() {
-  return {CRYPTO_secure_malloc_initialized() != 0, g_secure_heap_locked.load(),
-          CRYPTO_secure_used()};
+  const bool initialized = CRYPTO_secure_malloc_initialized() != 0;
+  if (initialized && !g_secure_heap_set_up_here) {
+    static std::once_flag once;
+    std::call_once(once, [] { g_secure_heap_locked = SecureHeapPagesLocked(); });
+  }
+  return {initialized, g_secure_heap_locked.load(), CRYPTO_secure_used()};
 }
 
 }  // namespace nomyo

@@ -35,7 +35,8 @@ int KeyBits(EVP_PKEY* key);
 void EnsureOpenSslSecureHeap();
 struct SecureHeapInfo {
   bool initialized;
-  // OpenSSL said its pages are locked (only known when this addon set it up).
+  // OpenSSL said its pages are locked when this addon set it up; otherwise the
+  // kernel says so of the mapping that holds its allocations.
   bool locked;
   size_t used_bytes;
 };

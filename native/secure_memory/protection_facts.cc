@@ -13,8 +13,10 @@ namespace {
 Napi::Value MemoryFacts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   // A one-page probe answers whether a new secret would be locked and excluded
-  // from dumps now, under the current limit and privileges.
-  SecureRegion probe(1);
+  // from dumps now, under the current limit and privileges. Room to grow keeps
+  // it out of the mapping pool: it is a fresh mapping, and the pool's figures
+  // below stay what they were before the call.
+  SecureRegion probe(1, 2 * static_cast<size_t>(sysconf(_SC_PAGESIZE)));
   LockAccounting accounting = SecureRegion::accounting();
   int64_t limit = LockLimitBytes();
   SecureHeapInfo heap = OpenSslSecureHeapInfo();
@@ -29,6 +31,8 @@ Napi::Value MemoryFacts(const Napi::CallbackInfo& info) {
   facts.Set("unlocked_bytes",
             static_cast<double>(accounting.unlocked_bytes) - (probe.locked() ? 0 : page));
   facts.Set("live_regions", static_cast<double>(accounting.live_regions - 1));
+  // Locked but holding no secret: part of VmLck, not of locked_bytes.
+  facts.Set("pooled_locked_bytes", static_cast<double>(accounting.pooled_locked_bytes));
   facts.Set("lock_limit_bytes",
             limit < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(limit)));
   facts.Set("openssl_secure_heap", heap.initialized);

@@ -67,6 +67,7 @@ Napi::Function SecureBuffer::Define(Napi::Env env) {
                          InstanceMethod<&SecureBuffer::Dispose>("dispose"),
                          InstanceMethod<&SecureBuffer::ToString>("toString"),
                          InstanceMethod<&SecureBuffer::ParseJsonValue>("parseJson"),
+                         InstanceMethod<&SecureBuffer::ConsumeJsonValue>("consumeJson"),
                          InstanceMethod<&SecureBuffer::WriteToFd>("writeToFd"),
                          InstanceMethod<&SecureBuffer::Equals>("equals"),
                          InstanceMethod<&SecureBuffer::ExtractString>("extractString"),
@@ -235,6 +236,22 @@ Napi::Value SecureBuffer::ToString(const Napi::CallbackInfo& info) {
 
 Napi::Value SecureBuffer::ParseJsonValue(const Napi::CallbackInfo& info) {
   return ParseJson(info.Env(), *Region(info.Env()));
+}
+
+Napi::Value SecureBuffer::ConsumeJsonValue(const Napi::CallbackInfo& info) {
+  SharedRegion region = Region(info.Env());
+  // Consuming means the caller is done with the secret: disposed whatever the outcome.
+  struct DisposeWhenDone {
+    SharedRegion& held;
+    ~DisposeWhenDone() {
+      if (!held) return;
+      held->request_wipe();
+      held.reset();
+    }
+  } dispose_when_done{region_};
+  // An operation still reading the bytes must not see them change under it.
+  if (region->in_use()) return ParseJson(info.Env(), *region);
+  return ConsumeJson(info.Env(), *region);
 }
 
 Napi::Value SecureBuffer::WriteToFd(const Napi::CallbackInfo& info) {

@@ -37,6 +37,8 @@ class SecureBuffer : public Napi::ObjectWrap<SecureBuffer> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value ToString(const Napi::CallbackInfo& info);
   Napi::Value ParseJsonValue(const Napi::CallbackInfo& info);
+  // parseJson() that may decode strings over the secret's own bytes, then disposes it.
+  Napi::Value ConsumeJsonValue(const Napi::CallbackInfo& info);
   Napi::Value WriteToFd(const Napi::CallbackInfo& info);
   Napi::Value Equals(const Napi::CallbackInfo& info);
   Napi::Value ExtractString(const Napi::CallbackInfo& info);

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <new>
+#include <vector>
 
 namespace nomyo {
 namespace {
@@ -30,35 +32,135 @@ size_t RoundUpToPage(size_t n) {
   return (n + page - 1) / page * page;
 }
 
+// Small secrets (AES keys, key names, a short message) come and go several
+// times per request; mapping, fencing and locking a fresh region for each costs
+// more system calls than the cryptography around them. Their wiped mappings are
+// kept, guard pages, dump exclusion and lock intact, and handed to the next
+// secret of the same size. Bounded, so that the pool never holds more than a
+// small share of RLIMIT_MEMLOCK, and given back whenever a lock is refused.
+constexpr size_t kPoolMaxPages = 4;
+constexpr size_t kPoolMaxMappingsPerSize = 16;
+
+struct PooledMapping {
+  uint8_t* mapping;
+  size_t locked_bytes;
+  bool dump_excluded;
+};
+
+class MappingPool {
+ public:
+  bool take(size_t capacity, PooledMapping& out) {
+    std::lock_guard<std::mutex> hold(mutex_);
+    std::vector<PooledMapping>& free = free_[capacity / PageSize()];
+    if (free.empty()) return false;
+    out = free.back();
+    free.pop_back();
+    pooled_locked_bytes_ -= out.locked_bytes;
+    pooled_mappings_--;
+    return true;
+  }
+
+  // Takes a wiped mapping of `capacity` usable bytes; false when it is full.
+  bool give(size_t capacity, const PooledMapping& mapping) {
+    std::lock_guard<std::mutex> hold(mutex_);
+    std::vector<PooledMapping>& free = free_[capacity / PageSize()];
+    if (free.size() >= kPoolMaxMappingsPerSize) return false;
+    free.push_back(mapping);
+    pooled_locked_bytes_ += mapping.locked_bytes;
+    pooled_mappings_++;
+    return true;
+  }
+
+  // Returns whether anything was released.
+  bool drain() {
+    std::vector<PooledMapping> released[kPoolMaxPages + 1];
+    {
+      std::lock_guard<std::mutex> hold(mutex_);
+      for (size_t pages = 1; pages <= kPoolMaxPages; pages++) released[pages].swap(free_[pages]);
+      pooled_locked_bytes_ = 0;
+      pooled_mappings_ = 0;
+    }
+    bool any = false;
+    const size_t page = PageSize();
+    for (size_t pages = 1; pages <= kPoolMaxPages; pages++) {
+      for (const PooledMapping& m : released[pages]) {
+        if (m.locked_bytes > 0) munlock(m.mapping + page, m.locked_bytes);
+        munmap(m.mapping, (pages + 2) * page);
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  uint64_t pooled_locked_bytes() const { return pooled_locked_bytes_.load(); }
+  uint64_t pooled_mappings() const { return pooled_mappings_.load(); }
+
+ private:
+  std::mutex mutex_;
+  std::vector<PooledMapping> free_[kPoolMaxPages + 1];
+  std::atomic<uint64_t> pooled_locked_bytes_{0};
+  std::atomic<uint64_t> pooled_mappings_{0};
+};
+
+// Never destroyed: regions may be released by finalizers during shutdown.
+MappingPool& Pool() {
+  static MappingPool* pool = new MappingPool();
+  return *pool;
+}
+
+bool Poolable(size_t capacity, size_t reserve) {
+  return reserve == capacity && capacity / PageSize() <= kPoolMaxPages;
+}
+
+// Makes [begin, begin + n) usable for secrets: readable and writable, out of
+// core dumps (reported) and out of forked children.
+bool OpenPages(uint8_t* begin, size_t n) {
+  if (mprotect(begin, n, PROT_READ | PROT_WRITE) != 0) return false;
+  bool dump_excluded = false;
+  // madvise reports its own result; sodium_mlock's internal madvise does not,
+  // so exclusion is asked for here, on page-aligned memory, and checked.
+#ifdef MADV_DONTDUMP
+  dump_excluded = madvise(begin, n, MADV_DONTDUMP) == 0;
+#endif
+#ifdef MADV_DONTFORK
+  madvise(begin, n, MADV_DONTFORK);
+#endif
+  return dump_excluded;
+}
+
 }  // namespace
 
-SecureRegion::SecureRegion(size_t size) : size_(size) {
+SecureRegion::SecureRegion(size_t size) : SecureRegion(size, size) {}
+
+SecureRegion::SecureRegion(size_t size, size_t reserve) : size_(size) {
   const size_t page = PageSize();
   // At least one page so that even an empty secret has a valid, fenced address.
   capacity_ = RoundUpToPage(size == 0 ? 1 : size);
   if (capacity_ < size) throw std::bad_alloc();
-  mapping_size_ = capacity_ + 2 * page;
-  void* mapping =
-      mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mapping == MAP_FAILED) throw std::bad_alloc();
-  mapping_ = static_cast<uint8_t*>(mapping);
-  data_ = mapping_ + page;
+  reserve_ = reserve > size ? RoundUpToPage(reserve) : capacity_;
+  if (reserve_ < capacity_) throw std::bad_alloc();
+  mapping_size_ = reserve_ + 2 * page;
 
-  // Guard pages catch linear overruns in either direction with a fault instead
-  // of silently reading or writing a neighbouring secret.
-  mprotect(mapping_, page, PROT_NONE);
-  mprotect(data_ + capacity_, page, PROT_NONE);
-
-  // madvise reports its own result; sodium_mlock's internal madvise does not,
-  // so exclusion is asked for here, on page-aligned memory, and checked.
-#ifdef MADV_DONTDUMP
-  dump_excluded_ = madvise(data_, capacity_, MADV_DONTDUMP) == 0;
-#endif
-  // Keep the secret out of a forked child's address space.
-#ifdef MADV_DONTFORK
-  madvise(data_, capacity_, MADV_DONTFORK);
-#endif
-  g_unlocked_bytes += capacity_;
+  PooledMapping pooled;
+  if (Poolable(capacity_, reserve_) && Pool().take(capacity_, pooled)) {
+    mapping_ = pooled.mapping;
+    data_ = mapping_ + page;
+    locked_bytes_ = pooled.locked_bytes;
+    dump_excluded_ = pooled.dump_excluded;
+  } else {
+    // Reserved inaccessible; the guard pages are whatever stays so on either side.
+    void* mapping = mmap(nullptr, mapping_size_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapping == MAP_FAILED) throw std::bad_alloc();
+    mapping_ = static_cast<uint8_t*>(mapping);
+    data_ = mapping_ + page;
+    if (mprotect(data_, capacity_, PROT_READ | PROT_WRITE) != 0) {
+      munmap(mapping_, mapping_size_);
+      throw std::bad_alloc();
+    }
+    dump_excluded_ = OpenPages(data_, capacity_);
+  }
+  g_locked_bytes += locked_bytes_;
+  g_unlocked_bytes += capacity_ - locked_bytes_;
   g_live_regions++;
   lock_more();
 }
@@ -66,27 +168,54 @@ SecureRegion::SecureRegion(size_t size) : size_(size) {
 SecureRegion::~SecureRegion() {
   sodium_memzero(data_, capacity_);
   if (WipeObserver observer = g_wipe_observer.load()) observer(data_, capacity_);
-  if (locked_bytes_ > 0)
-    munlock(data_, locked_bytes_);  // already wiped: sodium_munlock would wipe twice
   g_locked_bytes -= locked_bytes_;
   g_unlocked_bytes -= capacity_ - locked_bytes_;
   g_live_regions--;
+  if (Poolable(capacity_, reserve_) &&
+      Pool().give(capacity_, PooledMapping{mapping_, locked_bytes_, dump_excluded_})) {
+    return;
+  }
+  if (locked_bytes_ > 0)
+    munlock(data_, locked_bytes_);  // already wiped: sodium_munlock would wipe twice
   munmap(mapping_, mapping_size_);
+}
+
+bool SecureRegion::grow_in_place(size_t new_size) {
+  if (new_size <= capacity_) {
+    if (new_size > size_) size_ = new_size;
+    return true;
+  }
+  const size_t capacity = RoundUpToPage(new_size);
+  if (capacity > reserve_ || capacity < new_size) return false;
+  const size_t added = capacity - capacity_;
+  if (mprotect(data_ + capacity_, added, PROT_READ | PROT_WRITE) != 0) return false;
+  const bool excluded = OpenPages(data_ + capacity_, added);
+  dump_excluded_ = dump_excluded_ && excluded;
+  capacity_ = capacity;
+  size_ = new_size;
+  g_unlocked_bytes += added;
+  lock_more();
+  return true;
 }
 
 void SecureRegion::lock_more() {
   if (locked_bytes_ == capacity_) return;
-  // All at once when the limit allows; otherwise as much as it allows, so that a
-  // secret larger than what is left is still locked in part rather than not at all.
+  // Lock in order from the start, so that the locked bytes are always a prefix.
+  auto try_lock = [this](size_t offset, size_t n) { return sodium_mlock(data_ + offset, n) == 0; };
   size_t gained = 0;
-  if (sodium_mlock(data_ + locked_bytes_, capacity_ - locked_bytes_) == 0) {
+  bool whole = try_lock(locked_bytes_, capacity_ - locked_bytes_);
+  // The pool's mappings hold no secret: they give way to one.
+  if (!whole && Pool().drain()) whole = try_lock(locked_bytes_, capacity_ - locked_bytes_);
+  if (whole) {
     gained = capacity_ - locked_bytes_;
   } else {
+    // As much as the limit allows, so that a secret larger than what is left is
+    // still locked in part rather than not at all.
     const size_t chunk = kLockChunkPages * PageSize();
     while (locked_bytes_ + gained < capacity_) {
       size_t n =
           capacity_ - locked_bytes_ - gained < chunk ? capacity_ - locked_bytes_ - gained : chunk;
-      if (sodium_mlock(data_ + locked_bytes_ + gained, n) != 0) break;
+      if (!try_lock(locked_bytes_ + gained, n)) break;
       gained += n;
     }
   }
@@ -117,8 +246,11 @@ RegionUse::~RegionUse() {
 }
 
 LockAccounting SecureRegion::accounting() {
-  return {g_locked_bytes.load(), g_unlocked_bytes.load(), g_live_regions.load()};
+  return {g_locked_bytes.load(), g_unlocked_bytes.load(), g_live_regions.load(),
+          Pool().pooled_locked_bytes(), Pool().pooled_mappings()};
 }
+
+void SecureRegion::drain_pool() { Pool().drain(); }
 
 int64_t LockLimitBytes() {
   struct rlimit limit;

@@ -1,5 +1,6 @@
 // A page-aligned region of memory for secret bytes: locked in RAM, excluded from
-// core dumps, fenced by guard pages, and wiped before it is returned to the system.
+// core dumps, fenced by guard pages, and wiped before it is returned to the system
+// (or to a small pool of such mappings, see below).
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,10 @@ struct LockAccounting {
   uint64_t locked_bytes;    // bytes currently pinned by live regions
   uint64_t unlocked_bytes;  // bytes in live regions whose lock was refused
   uint64_t live_regions;
+  // Wiped one-page-to-small mappings kept, locked, for the next small secret:
+  // what they pin is part of the process's VmLck but holds no secret.
+  uint64_t pooled_locked_bytes;
+  uint64_t pooled_mappings;
 };
 
 class SecureRegion {
@@ -20,6 +25,9 @@ class SecureRegion {
   // Allocates `size` usable bytes (0 allowed). Throws std::bad_alloc when the
   // mapping itself fails; a refused lock is not an error, see locked().
   explicit SecureRegion(size_t size);
+  // A region that can later grow in place (see grow_in_place) up to `reserve`
+  // bytes: the address space is reserved now, inaccessible until it is used.
+  SecureRegion(size_t size, size_t reserve);
   ~SecureRegion();
 
   SecureRegion(const SecureRegion&) = delete;
@@ -28,6 +36,11 @@ class SecureRegion {
   uint8_t* data() { return data_; }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+
+  // Makes the region `new_size` bytes long without moving it: the new pages are
+  // made accessible, excluded from dumps and locked as far as the limit allows.
+  // False, and nothing changed, when the reservation is too small.
+  bool grow_in_place(size_t new_size);
 
   // Shrinks the visible length (the tail is wiped); used when the final length
   // of a secret is known only after it was written.
@@ -48,7 +61,12 @@ class SecureRegion {
   // the bytes (see RegionUse) — as soon as the last such operation ends.
   void request_wipe();
 
+  // An operation on the threadpool is reading the bytes (see RegionUse).
+  bool in_use() const { return users_.load() > 0; }
+
   static LockAccounting accounting();
+  // Unlocks and unmaps every pooled mapping (they hold no secret).
+  static void drain_pool();
 
  private:
   uint8_t* mapping_ = nullptr;
@@ -56,6 +74,7 @@ class SecureRegion {
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;  // page-rounded usable bytes between the guard pages
+  size_t reserve_ = 0;   // page-rounded bytes the mapping can grow to in place
   size_t locked_bytes_ = 0;
   bool dump_excluded_ = false;
   std::atomic<int> users_{0};

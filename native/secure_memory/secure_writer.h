@@ -1,5 +1,6 @@
-// An append-only byte sink in secure memory. Growth moves the bytes into a
-// larger region and lets the old one wipe itself, so no copy is left behind.
+// An append-only byte sink in secure memory. Growth happens in place within a
+// reserved region; when it cannot, the bytes move into a larger region and the
+// old one wipes itself, so no copy is left behind.
 #pragma once
 
 #include <sodium.h>
@@ -60,11 +61,18 @@ class SecureWriter {
     size_t capacity = region_->size() * 2;
     if (capacity < needed) capacity = needed;
     if (capacity > limit_) capacity = limit_;
-    SharedRegion bigger = MakeRegion(capacity);
+    if (region_->grow_in_place(capacity)) return;
+    // Address space is cheap and reserving it lets every later growth happen in
+    // place: no copy, no second region to wipe. Past kMaxReserve, growth copies.
+    size_t reserve = limit_ < kMaxReserve ? limit_ : kMaxReserve;
+    if (reserve < capacity) reserve = capacity;
+    SharedRegion bigger = std::make_shared<SecureRegion>(capacity, reserve);
     memcpy(bigger->data(), region_->data(), length_);
     region_ = std::move(bigger);
     region_->lock_more();  // the old region's pages are unlocked now
   }
+
+  static constexpr size_t kMaxReserve = size_t{1} << 30;
 
   SharedRegion region_;
   size_t length_ = 0;

@@ -94,6 +94,238 @@ void Base64() {
   Check(!nomyo::Base64DecodeStrict("\xa2\x92\xfe\xff\x92\xcf\x89\xa6"), "bytes >= 0x80 refused");
 }
 
+// Written for clarity, not speed, to check the real codec against.
+const char kRefAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int RefValue(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+std::string RefEncode(const uint8_t* data, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; i += 3) {
+    size_t take = n - i < 3 ? n - i : 3;
+    uint32_t bits = 0;
+    for (size_t k = 0; k < 3; k++) bits = bits << 8 | (k < take ? data[i + k] : 0);
+    for (size_t k = 0; k < 4; k++) {
+      out += k <= take ? kRefAlphabet[(bits >> (18 - 6 * k)) & 63] : '=';
+    }
+  }
+  return out;
+}
+
+bool RefDecode(const std::string& text, std::vector<uint8_t>* out) {
+  out->clear();
+  if (text.size() % 4 != 0) return false;
+  for (size_t g = 0; g < text.size(); g += 4) {
+    size_t pad = 0;
+    if (g + 4 == text.size() && text[g + 3] == '=') pad = text[g + 2] == '=' ? 2 : 1;
+    uint32_t bits = 0;
+    for (size_t k = 0; k < 4; k++) {
+      int v = k < 4 - pad ? RefValue(static_cast<unsigned char>(text[g + k])) : 0;
+      if (v < 0) return false;
+      bits = bits << 6 | static_cast<uint32_t>(v);
+    }
+    // Canonical text leaves the bits that padding stands for zero.
+    if (pad == 1 && (bits & 0xFF) != 0) return false;
+    if (pad == 2 && (bits & 0xFFFF) != 0) return false;
+    for (size_t k = 0; k < 3 - pad; k++) out->push_back(static_cast<uint8_t>(bits >> (16 - 8 * k)));
+  }
+  return true;
+}
+
+uint64_t NextRandom(uint64_t* state) {
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  return *state;
+}
+
+// Both the dispatched codec (a vector path where the CPU has one) and the portable one.
+using EncodeFn = size_t (*)(const uint8_t*, size_t, char*);
+using DecodeFn = bool (*)(const char*, size_t, uint8_t*, size_t*);
+const EncodeFn kEncoders[] = {nomyo::Base64EncodeTo, nomyo::base64_internal::EncodeToPortable};
+const DecodeFn kDecoders[] = {nomyo::Base64DecodeStrictTo,
+                              nomyo::base64_internal::DecodeStrictToPortable};
+
+// Input and output live in heap buffers of exactly their size, so ASan sees any read past the
+// text or write past the bound.
+std::string EncodeExact(EncodeFn encode, const std::vector<uint8_t>& data) {
+  std::vector<char> out(nomyo::Base64EncodedLength(data.size()));
+  size_t n = encode(data.data(), data.size(), out.data());
+  if (n != out.size()) return "<wrong length>";
+  return std::string(out.begin(), out.end());
+}
+
+bool DecodeExact(DecodeFn decode, const std::string& text, std::vector<uint8_t>* result) {
+  std::vector<char> in(text.begin(), text.end());
+  std::vector<uint8_t> out(nomyo::Base64MaxDecodedLength(text.size()));
+  constexpr size_t kUntouched = 12345;
+  size_t n = kUntouched;
+  if (!decode(in.data(), in.size(), out.data(), &n)) {
+    // A refusal leaves *out_size alone; a marker byte in `result` reports when it did not.
+    result->clear();
+    if (n != kUntouched) result->assign(1, 0xEE);
+    return false;
+  }
+  if (n > out.size()) return false;
+  result->assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
+  return true;
+}
+
+// Every decoder agrees with RefDecode on `text`; the first disagreement goes to `failure`.
+void AgreesWithReference(const std::string& text, std::string* failure) {
+  std::vector<uint8_t> want, got;
+  bool ok = RefDecode(text, &want);
+  for (DecodeFn decode : kDecoders) {
+    got.clear();
+    bool accepted = DecodeExact(decode, text, &got);
+    if (accepted != ok || (ok && got != want) || (!ok && !got.empty())) {
+      if (failure->empty()) *failure = "decoders disagree with the reference on: " + text;
+    }
+  }
+  auto legacy = nomyo::Base64DecodeStrict(text);
+  if (legacy.has_value() != ok || (ok && *legacy != want)) {
+    if (failure->empty()) *failure = "Base64DecodeStrict disagrees with the reference on: " + text;
+  }
+}
+
+void Base64Buffers() {
+  std::printf("base64 implementation: %s\n", nomyo::base64_internal::Implementation());
+  // RFC 4648, section 10.
+  const char* rfc[][2] = {{"", ""},
+                          {"f", "Zg=="},
+                          {"fo", "Zm8="},
+                          {"foo", "Zm9v"},
+                          {"foob", "Zm9vYg=="},
+                          {"fooba", "Zm9vYmE="},
+                          {"foobar", "Zm9vYmFy"}};
+  for (auto& pair : rfc) {
+    std::vector<uint8_t> plain(pair[0], pair[0] + strlen(pair[0]));
+    for (EncodeFn encode : kEncoders) Check(EncodeExact(encode, plain) == pair[1], pair[1]);
+    Check(nomyo::Base64Encode(plain.data(), plain.size()) == pair[1], pair[1]);
+    for (DecodeFn decode : kDecoders) {
+      std::vector<uint8_t> got;
+      Check(DecodeExact(decode, pair[1], &got) && got == plain, pair[1]);
+    }
+    auto legacy = nomyo::Base64DecodeStrict(pair[1]);
+    Check(legacy && *legacy == plain, pair[1]);
+  }
+  Check(nomyo::Base64EncodedLength(0) == 0 && nomyo::Base64EncodedLength(1) == 4 &&
+            nomyo::Base64EncodedLength(3) == 4 && nomyo::Base64EncodedLength(4) == 8,
+        "encoded length is 4 * ceil(n / 3)");
+  Check(nomyo::Base64EncodeTo(nullptr, 0, nullptr) == 0, "encoding nothing touches nothing");
+  size_t empty_size = 7;
+  Check(nomyo::Base64DecodeStrictTo("", 0, nullptr, &empty_size) && empty_size == 0,
+        "empty text decodes to nothing");
+
+  // Random data of every length up to 300 and a few large ones (past every unrolled and
+  // vector step, with every remainder), whole and slice by slice.
+  uint64_t seed = 0x9E3779B97F4A7C15u;
+  std::vector<size_t> sizes;
+  for (size_t n = 0; n <= 300; n++) sizes.push_back(n);
+  for (size_t n : {1000u, 4095u, 4096u, 4097u, 65536u + 2, (1u << 20) + 1, (10u << 20) + 2}) {
+    sizes.push_back(n);
+  }
+  std::string failure;
+  for (size_t n : sizes) {
+    std::vector<uint8_t> data(n);
+    for (auto& b : data) b = static_cast<uint8_t>(NextRandom(&seed));
+    const std::string want = RefEncode(data.data(), n);
+    for (EncodeFn encode : kEncoders) {
+      if (EncodeExact(encode, data) != want && failure.empty()) {
+        failure = "encoding differs from the reference at length " + std::to_string(n);
+      }
+      // Slices of random lengths, multiples of 3 except the last, into one exact buffer.
+      std::vector<char> sliced(want.size());
+      size_t at = 0, written = 0;
+      while (at < n) {
+        size_t take = 3 * (NextRandom(&seed) % (n < 300 ? 8 : 4000));
+        if (take > n - at) take = n - at;
+        written += encode(data.data() + at, take, sliced.data() + written);
+        at += take;
+      }
+      if ((written != want.size() || std::string(sliced.begin(), sliced.end()) != want) &&
+          failure.empty()) {
+        failure = "slice-by-slice encoding differs at length " + std::to_string(n);
+      }
+    }
+    if (nomyo::Base64Encode(data.data(), n) != want && failure.empty()) {
+      failure = "Base64Encode differs at length " + std::to_string(n);
+    }
+    for (DecodeFn decode : kDecoders) {
+      std::vector<uint8_t> back;
+      if ((!DecodeExact(decode, want, &back) || back != data) && failure.empty()) {
+        failure = "round trip fails at length " + std::to_string(n);
+      }
+    }
+  }
+  Check(failure.empty(), failure.empty() ? "" : failure.c_str());
+
+  // Every byte value at every position of texts long enough for every decoding step: valid
+  // characters must decode as the reference says, and anything outside the alphabet ('='
+  // aside) must be refused wherever it is.
+  failure.clear();
+  for (size_t n : {1, 2, 3, 4, 5, 6, 45, 46, 47, 60, 61, 62}) {
+    std::vector<uint8_t> data(n);
+    for (auto& b : data) b = static_cast<uint8_t>(NextRandom(&seed));
+    const std::string text = RefEncode(data.data(), n);
+    for (size_t i = 0; i < text.size(); i++) {
+      for (int byte = 0; byte < 256; byte++) {
+        std::string corrupt = text;
+        corrupt[i] = static_cast<char>(byte);
+        AgreesWithReference(corrupt, &failure);
+        if (RefValue(static_cast<unsigned char>(byte)) < 0 && byte != '=') {
+          for (DecodeFn decode : kDecoders) {
+            std::vector<uint8_t> got;
+            if (DecodeExact(decode, corrupt, &got) && failure.empty()) {
+              failure = "accepted a byte outside the alphabet in: " + text;
+            }
+          }
+        }
+      }
+    }
+  }
+  Check(failure.empty(), failure.empty() ? "" : failure.c_str());
+
+  // The refusals, class by class, each alone, behind and before 64 valid characters (so that
+  // the vector path meets them too).
+  const std::string refused[] = {
+      // an invalid character at each position of a group
+      "!AAA", "A!AA", "AA!A", "AAA!", "QQ!=", "Q!==", "!Q==",
+      // '=' where padding cannot be
+      "=AAA", "A=AA", "AA=A", "AA==AAAA", "QQ==QQ==", "QUI=QUI=", "AAAA=AAA", "Q=Q=",
+      // wrong amounts of padding
+      "A===", "====", "QQ=", "QQ", "QQ===", "QUI", "QUI==", "AAAA====",
+      // non-zero bits under the padding
+      "QR==", "QX==", "Q/==", "QUJ=", "QUL=", "QU/=", "Zm9=",
+      // lengths that are not a multiple of 4
+      "A", "AA", "AAA", "AAAAA", "AAAAAA", "AAAAAAA",
+      // bytes >= 0x80, an embedded NUL, whitespace, the URL alphabet
+      "\x80QQQ", "AA\xffQ", "QQ=\xbd", std::string("AA\0A", 4), std::string("QQ=\0", 4),
+      std::string("\0\0\0\0", 4), " AAA", "AA\tA", "AAA\n", "QQ==\n", "QQ== ", "\r\nQQ==", "AA-A",
+      "AA_A"};
+  for (const std::string& bad : refused) {
+    for (const std::string& text : {bad, std::string(64, 'A') + bad, bad + std::string(64, 'A')}) {
+      std::vector<uint8_t> got;
+      for (DecodeFn decode : kDecoders) {
+        Check(!DecodeExact(decode, text, &got) && got.empty(), bad.c_str());
+      }
+      Check(!nomyo::Base64DecodeStrict(text), bad.c_str());
+      Check(!RefDecode(text, &got), "the reference refuses it too");
+    }
+  }
+  for (const char* good : {"QQ==", "QUI=", "QUJD", "AAAAQQ==", "////", "++++"}) {
+    std::vector<uint8_t> got;
+    for (DecodeFn decode : kDecoders) Check(DecodeExact(decode, good, &got), good);
+  }
+}
+
 void GcmKnownAnswer() {
   // McGrew & Viega GCM test case 14: 256-bit zero key, zero IV, one zero block.
   nomyo::SecureRegion key(32);
@@ -195,6 +427,7 @@ int main() {
   if (sodium_init() < 0) return 2;
   SecureRegions();
   Base64();
+  Base64Buffers();
   GcmKnownAnswer();
   HybridAndKeys();
   JsonScan();

@@ -301,17 +301,36 @@ const invalidCorpus: Array<[string, string]> = [
   ['a closing bracket mismatch', '["CANARY_mm"}'],
 ];
 
-describe.each(backends)('%s backend: parseJson', (_name, make) => {
+// consumeJson is parseJson for a secret read for the last time: natively it
+// decodes escaped strings over the secret's own bytes, so it runs the same corpus.
+const parseModes = backends.flatMap(([name, make]) =>
+  (['parseJson', 'consumeJson'] as const).map((mode) => [name, make, mode] as const),
+);
+
+describe.each(parseModes)('%s backend: %s', (_name, make, mode) => {
   const backend: CryptoBackend = make();
 
   function parse(text: string): unknown {
     const secret = backend.secretFromString(text);
     try {
-      return backend.parseJson(secret);
+      return backend[mode](secret);
     } finally {
       secret.dispose();
     }
   }
+
+  it(mode === 'consumeJson' ? 'disposes the secret, whether the JSON is valid or not' : 'leaves the secret alive', () => {
+    for (const text of ['{"a":"b\\nc","d":["\\u00e9"]}', '{"a":"b\\nc"', '"\\x"']) {
+      const secret = backend.secretFromString(text);
+      try {
+        backend[mode](secret);
+      } catch {
+        // the invalid ones: what matters here is the secret's state after
+      }
+      expect(secret.disposed).toBe(mode === 'consumeJson');
+      secret.dispose();
+    }
+  });
 
   it.each(parseCorpus)('matches JSON.parse: %s', (_what, text) => {
     const ours = parse(text);
@@ -370,12 +389,27 @@ describe.each(backends)('%s backend: parseJson', (_name, make) => {
     for (const text of ['', ' ', '\n\t ']) expect(codeOf(caughtSync(() => parse(text)))).toBe('NOMYO_JSON_INVALID');
   });
 
+  // Decoding in place must wait for no one: while an operation on the threadpool
+  // still reads the bytes, consumeJson parses without writing over them.
+  it('leaves the bytes an in-flight seal reads as they were', async () => {
+    const value = { text: 'line "one"\nline two\t\u00e9\u20ac'.repeat(20_000) };
+    const key = await backend.generateKeyPair(2048);
+    const recipient = backend.importPublicKey(key.publicKeyPem());
+    const secret = backend.serializeJson(value, 1 << 24);
+    const sealing = backend.sealPackage(secret, recipient);
+    expect(backend[mode](secret)).toEqual(value);
+    const opened = await backend.openPackage(await sealing, key);
+    expect(backend.consumeJson(opened.secret)).toEqual(value);
+    secret.dispose();
+    key.dispose();
+  });
+
   // node-crypto-backend.ts parseJson reads the secret inside the try that turns every
   // failure into NOMYO_JSON_INVALID, so a disposed secret is reported as invalid JSON.
   it('refuses to parse a disposed secret with NOMYO_DISPOSED', async () => {
     const secret = backend.secretFromString('{"a":1}');
     secret.dispose();
-    expect(codeOf(await caught(() => backend.parseJson(secret)))).toBe('NOMYO_DISPOSED');
+    expect(codeOf(await caught(() => backend[mode](secret)))).toBe('NOMYO_DISPOSED');
   });
 
   // json_reader.cc ParseNumber: when std::from_chars reports result_out_of_range it guesses

@@ -12,6 +12,8 @@ const PAGE = 4096;
 
 describe('native SecureBuffer memory is locked while it lives (test-hooks build)', () => {
   const binding = testHooksBinding();
+  /** VmLck less the pool's wiped mappings (locked, but no secret in them): what live secrets pin. */
+  const secretsLockedKiB = (): number => vmLockedKiB() - binding.memoryFacts().pooled_locked_bytes / 1024;
   const { SecureBuffer, testing } = binding;
 
   it.each([
@@ -20,7 +22,7 @@ describe('native SecureBuffer memory is locked while it lives (test-hooks build)
     ['300 KiB and a bit', 300 * 1024 + 123],
     ['2 MiB', 2 << 20],
   ])('%s: VmLck grows by its size, its mapping is "lo" and "dd", and both return on dispose', (_what, size) => {
-    const lockedBefore = vmLockedKiB();
+    const lockedBefore = secretsLockedKiB();
     const factsBefore = binding.memoryFacts();
     const secret = SecureBuffer.fromBytes(crypto.randomBytes(size));
     try {
@@ -29,7 +31,7 @@ describe('native SecureBuffer memory is locked while it lives (test-hooks build)
       expect(secret.dumpExcluded).toBe(true);
 
       // The kernel's count of locked memory grew by at least the secret's size.
-      const lockedDuring = vmLockedKiB();
+      const lockedDuring = secretsLockedKiB();
       expect(lockedDuring - lockedBefore).toBeGreaterThanOrEqual(Math.ceil(size / 1024));
 
       // The mapping that holds the bytes is locked and excluded from core dumps.
@@ -57,7 +59,7 @@ describe('native SecureBuffer memory is locked while it lives (test-hooks build)
     }
     expect(secret.disposed).toBe(true);
     expect(secret.locked).toBe(false);
-    expect(vmLockedKiB()).toBe(lockedBefore);
+    expect(secretsLockedKiB()).toBe(lockedBefore);
     const factsAfter = binding.memoryFacts();
     expect(factsAfter.locked_bytes).toBe(factsBefore.locked_bytes);
     expect(factsAfter.live_regions).toBe(factsBefore.live_regions);
@@ -90,6 +92,63 @@ describe('native SecureBuffer memory is locked while it lives (test-hooks build)
     // Released: each address is unmapped (or, if the kernel reused it already, not locked by us).
     const after = readMappings();
     for (const address of addresses) expect(mappingAt(address, after)?.vmFlags ?? []).not.toContain('lo');
+  });
+
+  it('keeps wiped small mappings in a bounded pool, locked and fenced, and hands them to the next small secret', () => {
+    const first = SecureBuffer.fromBytes(crypto.randomBytes(100));
+    const address = testing.regionAddress(first);
+    const pooledBefore = binding.memoryFacts().pooled_locked_bytes;
+    const wipesBefore = testing.wipeStats();
+    first.dispose();
+    // Wiped on release like any region (the test build checks every released byte).
+    const wipesAfter = testing.wipeStats();
+    expect(wipesAfter.checked - wipesBefore.checked).toBe(1);
+    expect(wipesAfter.notZero).toBe(wipesBefore.notZero);
+    expect(binding.memoryFacts().pooled_locked_bytes).toBe(pooledBefore + PAGE);
+
+    // The next one-page secret gets that mapping back: still locked, out of dumps, fenced.
+    const bytes = crypto.randomBytes(PAGE);
+    const second = SecureBuffer.fromBytes(bytes);
+    try {
+      expect(testing.regionAddress(second)).toBe(address);
+      expect(binding.memoryFacts().pooled_locked_bytes).toBe(pooledBefore);
+      expect(second.locked).toBe(true);
+      const copy = SecureBuffer.fromBytes(bytes);
+      expect(second.equals(copy)).toBe(true);
+      copy.dispose();
+      const mappings = readMappings();
+      expect(mappingAt(address, mappings)?.vmFlags).toEqual(expect.arrayContaining(['lo', 'dd']));
+      expect(mappingAt(address - 1n, mappings)?.perms).toBe('---p');
+      expect(mappingAt(address + BigInt(PAGE), mappings)?.perms).toBe('---p');
+    } finally {
+      second.dispose();
+    }
+
+    // Bounded: releasing many small secrets at once pools at most 16 mappings of a size.
+    const many = Array.from({ length: 64 }, (_, i) => SecureBuffer.fromBytes(Buffer.alloc(1 + (i % 4) * PAGE, 1)));
+    for (const secret of many) secret.dispose();
+    const pooled = binding.memoryFacts().pooled_locked_bytes;
+    expect(pooled).toBeGreaterThanOrEqual(16 * PAGE);
+    expect(pooled).toBeLessThanOrEqual(16 * (1 + 2 + 3 + 4) * PAGE);
+  });
+
+  it('grows a serialized secret in place: one mapping, locked and out of dumps to its end, fenced after it', () => {
+    const text = 'x'.repeat(3 << 20);
+    const json = SecureBuffer.serializeJson({ text }, 16 << 20);
+    try {
+      expect(json.byteLength).toBe(text.length + 11);
+      expect(json.locked).toBe(true);
+      const address = testing.regionAddress(json);
+      const mappings = readMappings();
+      const mapping = mappingAt(address, mappings)!;
+      expect(mapping.vmFlags).toEqual(expect.arrayContaining(['lo', 'dd']));
+      expect(mapping.lockedKiB * 1024).toBeGreaterThanOrEqual(json.byteLength);
+      expect(mappingAt(address - 1n, mappings)?.perms).toBe('---p');
+      // Past the bytes in use, the rest of the reservation is no-access.
+      expect(mappingAt(mapping.end, mappings)?.perms).toBe('---p');
+    } finally {
+      json.dispose();
+    }
   });
 });
 
@@ -226,6 +285,8 @@ describe('past RLIMIT_MEMLOCK, without CAP_IPC_LOCK (child under capsh)', () => 
       // With the limit used up, the probe cannot lock: the public description says so.
       expect(report.exhausted).toBe(true);
       expect(report.exhaustedFacts.probe_locked).toBe(false);
+      // A refused lock took back what the pool of wiped small mappings held.
+      expect(report.exhaustedFacts.pooled_locked_bytes).toBe(0);
       expect(report.exhaustedInfo.native_addon).toBe(true);
       expect(report.exhaustedInfo.method).toBe('wipe-only');
       expect(report.exhaustedInfo.available).toBe(false);

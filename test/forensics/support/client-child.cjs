@@ -71,10 +71,11 @@ function canaryBuffer(label) {
   return buffer;
 }
 
+// VmLck less the SDK's pool of wiped small mappings (locked, holding no secret).
 function vmLockedKiB() {
   const match = /^VmLck:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   if (!match) throw new Error('/proc/self/status has no VmLck line');
-  return Number(match[1]);
+  return Number(match[1]) - sdk.getMemoryProtectionInfo().pooled_locked_bytes / 1024;
 }
 
 /**
