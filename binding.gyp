@@ -21,6 +21,7 @@
         "native/keys/key_objects.cc",
         "native/keys/rsa_key.cc",
         "native/secure_memory/protection_facts.cc",
+        "native/secure_memory/background_release.cc",
         "native/secure_memory/secure_buffer.cc",
         "native/secure_memory/secure_region.cc"
       ],

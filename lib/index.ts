@@ -1,7 +1,7 @@
 // The public surface of nomyo. Everything not exported here is internal.
 export { SecureChatCompletion } from './client/secure-chat-completion';
 export { SecureResponse } from './client/secure-response';
-export type { AttestationPolicy, SecureChatCompletionOptions } from './client/secure-chat-completion';
+export type { AttestationPolicy, CryptoOffload, SecureChatCompletionOptions } from './client/secure-chat-completion';
 export type {
   ChatCompletion,
   ChatCompletionCreateParams,

@@ -52,6 +52,8 @@ export interface MemoryFacts {
   fallbackReason?: string;
 }
 
+export type CryptoOffload = 'auto' | 'always';
+
 export interface OpenedPackage {
   secret: Secret;
   algorithm: string;
@@ -92,8 +94,12 @@ export interface CryptoBackend {
   /** seal(), then the whole package body (protocol 1.0) as bytes ready for the socket. */
   sealPackage(plaintext: Secret, recipient: PublicKeyHandle): Promise<Buffer>;
   open(fields: SealedFields, key: PrivateKeyHandle): Promise<Secret>;
-  /** decodePackage() and open() in one: the package body's envelope is checked, its payload decrypted. */
-  openPackage(body: Buffer, key: PrivateKeyHandle): Promise<OpenedPackage>;
+  /**
+   * decodePackage() and open() in one: the package body's envelope is checked, its payload decrypted.
+   * With `offload: 'auto'` (the default) a lone small response may be opened on the JS thread
+   * (see open-scheduler.ts); 'always' keeps every one on the threadpool.
+   */
+  openPackage(body: Buffer, key: PrivateKeyHandle, options?: { offload?: CryptoOffload }): Promise<OpenedPackage>;
   memoryFacts(): MemoryFacts;
   versions(): Record<string, string>;
 }

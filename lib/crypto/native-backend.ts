@@ -3,6 +3,7 @@ import type { NativeBinding, NativePrivateKey, NativePublicKey, NativeSecureBuff
 import { NomyoError } from '../errors';
 import type { CryptoBackend, MemoryFacts, OpenedPackage, PrivateKeyHandle, PublicKeyHandle, SealedFields, Secret } from './backend';
 import { mapErrors, mapErrorsAsync } from './error-mapping';
+import { OpenScheduler } from './open-scheduler';
 
 class NativePrivateKeyHandle implements PrivateKeyHandle {
   constructor(readonly native: NativePrivateKey) {}
@@ -50,6 +51,7 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
   };
   const optionalSecret = (secret: Secret | undefined): NativeSecureBuffer | undefined =>
     secret === undefined ? undefined : nativeSecret(secret);
+  const scheduler = new OpenScheduler();
   return {
     kind: 'native',
     secretFromString: (text) => mapErrors(() => SecureBuffer.fromString(text)),
@@ -87,8 +89,12 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
       }
       return mapErrorsAsync(() => binding.sealPackage(nativeSecret(plaintext), recipient.native));
     },
-    openPackage: async (body, key): Promise<OpenedPackage> => {
-      const opened = await mapErrorsAsync(() => binding.openPackage(body, nativeKey(key)));
+    openPackage: async (body, key, options): Promise<OpenedPackage> => {
+      const native = nativeKey(key);
+      const inline = options?.offload !== 'always' && (await scheduler.mayOpenInline(body.length));
+      const opened = inline
+        ? mapErrors(() => binding.openPackageSync(body, native))
+        : await scheduler.onThreadpool(() => mapErrorsAsync(() => binding.openPackage(body, native)));
       let processedAt: unknown;
       if (opened.processed_at !== undefined) processedAt = JSON.parse(opened.processed_at) as unknown;
       return {

@@ -158,6 +158,14 @@ export interface NativeAttestationTestHooks {
   tss2TryLoad(soname: string): NativeTss2Availability;
 }
 
+export interface NativeOpenedPackage {
+  plaintext: NativeSecureBuffer;
+  algorithm: string;
+  payload_id?: string;
+  /** JSON text of the envelope's processed_at. */
+  processed_at?: string;
+}
+
 export interface NativeBinding {
   SecureBuffer: NativeSecureBufferStatic;
   PrivateKey: NativePrivateKeyStatic;
@@ -168,7 +176,9 @@ export interface NativeBinding {
   openPackage(
     body: Buffer,
     key: NativePrivateKey,
-  ): Promise<{ plaintext: NativeSecureBuffer; algorithm: string; payload_id?: string; processed_at?: string }>;
+  ): Promise<NativeOpenedPackage>;
+  /** openPackage() on the JS thread. */
+  openPackageSync(body: Buffer, key: NativePrivateKey): NativeOpenedPackage;
   /** The whole package body for `recipient`, as the protocol's UTF-8 JSON. */
   sealPackage(plaintext: NativeSecureBuffer, recipient: NativePublicKey | NativePrivateKey): Promise<Buffer>;
   memoryFacts(): NativeMemoryFacts;

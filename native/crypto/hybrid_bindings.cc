@@ -75,6 +75,23 @@ struct OpenedPackage {
   PackageEnvelope envelope;
 };
 
+OpenedPackage OpenBody(const uint8_t* data, size_t size, EVP_PKEY* key) {
+  PackageEnvelope envelope;
+  SharedRegion plaintext = OpenPackage(data, size, key, envelope);
+  return OpenedPackage{std::move(plaintext), std::move(envelope)};
+}
+
+Napi::Value OpenedToJs(Napi::Env env, OpenedPackage& opened) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("plaintext", SecureBuffer::Create(env, std::move(opened.plaintext)));
+  out.Set("algorithm", opened.envelope.algorithm);
+  if (opened.envelope.payload_id) out.Set("payload_id", *opened.envelope.payload_id);
+  if (opened.envelope.processed_at_json) {
+    out.Set("processed_at", *opened.envelope.processed_at_json);
+  }
+  return out;
+}
+
 // openPackage(body: Buffer, privateKey) -> Promise<{ plaintext, algorithm, payload_id?,
 // processed_at? (JSON text) }>: the envelope is read and the payload decrypted on
 // the threadpool, straight from the body's bytes.
@@ -91,22 +108,21 @@ Napi::Value OpenPackageBinding(const Napi::CallbackInfo& info) {
   const uint8_t* data = buffer.Data();
   size_t size = buffer.Length();
   return PromiseWorker<OpenedPackage>::Run(
-      env,
-      [body, data, size, key] {
-        PackageEnvelope envelope = ReadEnvelope(data, size);
-        SharedRegion plaintext = OpenEnvelope(data, envelope, key.get());
-        return OpenedPackage{std::move(plaintext), std::move(envelope)};
-      },
-      [](Napi::Env env, OpenedPackage& opened) -> Napi::Value {
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("plaintext", SecureBuffer::Create(env, std::move(opened.plaintext)));
-        out.Set("algorithm", opened.envelope.algorithm);
-        if (opened.envelope.payload_id) out.Set("payload_id", *opened.envelope.payload_id);
-        if (opened.envelope.processed_at_json) {
-          out.Set("processed_at", *opened.envelope.processed_at_json);
-        }
-        return out;
-      });
+      env, [body, data, size, key] { return OpenBody(data, size, key.get()); }, OpenedToJs);
+}
+
+// openPackageSync(body, privateKey): the same on the JS thread, for a lone small
+// response, where a threadpool round trip costs more than the loop would gain.
+Napi::Value OpenPackageSyncBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBuffer()) {
+    throw Napi::TypeError::New(env, "expected (body: Buffer, privateKey)");
+  }
+  Napi::Buffer<uint8_t> buffer = info[0].As<Napi::Buffer<uint8_t>>();
+  SharedPkey key = PrivateKey::FromArgument(info[1], "privateKey");
+  OpenedPackage opened =
+      RunOrThrow(env, [&] { return OpenBody(buffer.Data(), buffer.Length(), key.get()); });
+  return OpenedToJs(env, opened);
 }
 
 std::string StringField(const Napi::Object& fields, const char* name) {
@@ -139,6 +155,8 @@ void RegisterHybridCrypto(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New<OpenBinding>(env, "open"));
   exports.Set("sealPackage", Napi::Function::New<SealPackageBinding>(env, "sealPackage"));
   exports.Set("openPackage", Napi::Function::New<OpenPackageBinding>(env, "openPackage"));
+  exports.Set("openPackageSync",
+              Napi::Function::New<OpenPackageSyncBinding>(env, "openPackageSync"));
 }
 
 }  // namespace nomyo

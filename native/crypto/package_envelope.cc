@@ -16,9 +16,9 @@ constexpr char kAlgorithm[] = "hybrid-aes256-rsa4096";
 constexpr char kKeyAlgorithm[] = "RSA-OAEP-SHA256";
 constexpr char kPayloadAlgorithm[] = "AES-256-GCM";
 
-// From about here a payload's base64 decoding takes as long as the RSA private
-// operation, and a second thread for the latter pays for itself.
-constexpr size_t kOverlapCiphertextChars = size_t{512} << 10;
+// From about here checking and decoding a body take a good part of an RSA
+// private operation, and a second thread for the latter pays for itself.
+constexpr size_t kOverlapBodyBytes = size_t{2} << 20;
 
 bool IsString(const uint8_t* body, JsonSpan span) { return body[span.begin] == '"'; }
 
@@ -36,6 +36,36 @@ std::optional<std::vector<uint8_t>> DecodeBase64Field(const uint8_t* body, JsonS
   // string's value, as JSON.parse would give it. Without escapes, decode in place.
   if (memchr(raw, '\\', raw_size) == nullptr) return Base64DecodeStrict(raw, raw_size);
   return Base64DecodeStrict(DecodeString(body, span));
+}
+
+// Where encoders (this addon's, the reference server's) put encrypted_aes_key:
+// after the payload, near the end. Found from the end without reading the
+// rest of the body; a guess, never trusted until ReadEnvelope agrees.
+std::optional<JsonSpan> GuessEncryptedKey(const uint8_t* body, size_t size) {
+  static constexpr char kMember[] = "\"encrypted_aes_key\"";
+  constexpr size_t kMemberSize = sizeof kMember - 1;
+  constexpr size_t kTail = 8 * 1024;
+  const uint8_t* end = body + size;
+  const uint8_t* from = size > kTail ? end - kTail : body;
+  const uint8_t* member = nullptr;
+  for (const uint8_t* p = from; p + kMemberSize <= end; p++) {
+    p = static_cast<const uint8_t*>(memchr(p, '"', static_cast<size_t>(end - p)));
+    if (p == nullptr || static_cast<size_t>(end - p) < kMemberSize) break;
+    if (memcmp(p, kMember, kMemberSize) == 0) member = p;
+  }
+  if (member == nullptr) return std::nullopt;
+  const uint8_t* p = member + kMemberSize;
+  auto skip_space = [&] {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  };
+  skip_space();
+  if (p == end || *p++ != ':') return std::nullopt;
+  skip_space();
+  if (p == end || *p != '"') return std::nullopt;
+  const uint8_t* close =
+      static_cast<const uint8_t*>(memchr(p + 1, '"', static_cast<size_t>(end - p - 1)));
+  if (close == nullptr) return std::nullopt;
+  return JsonSpan{static_cast<size_t>(p - body), static_cast<size_t>(close + 1 - body)};
 }
 
 }  // namespace
@@ -125,51 +155,91 @@ PackageEnvelope ReadEnvelope(const uint8_t* body, size_t size) {
 
 SharedRegion OpenEnvelope(const uint8_t* body, const PackageEnvelope& envelope,
                           EVP_PKEY* private_key) {
+  auto ciphertext = DecodeBase64Field(body, envelope.ciphertext);
   auto nonce = DecodeBase64Field(body, envelope.nonce);
   auto tag = DecodeBase64Field(body, envelope.tag);
   auto wrapped = DecodeBase64Field(body, envelope.encrypted_key);
-  if (!nonce || !tag || !wrapped) throw DecryptFailed{};
-  const char* text = reinterpret_cast<const char*>(body + envelope.ciphertext.begin + 1);
-  const size_t text_size = envelope.ciphertext.end - envelope.ciphertext.begin - 2;
-  if (text_size < kOverlapCiphertextChars || memchr(text, '\\', text_size) != nullptr) {
-    auto ciphertext = DecodeBase64Field(body, envelope.ciphertext);
-    if (!ciphertext) throw DecryptFailed{};
-    return OpenDecoded(*ciphertext, *nonce, *tag, *wrapped, private_key);
-  }
-  if (nonce->size() != kGcmNonceBytes || tag->size() != kGcmTagBytes) throw DecryptFailed{};
+  if (!ciphertext || !nonce || !tag || !wrapped) throw DecryptFailed{};
+  return OpenDecoded(*ciphertext, *nonce, *tag, *wrapped, private_key);
+}
 
-  // A large payload: the RSA private operation (and making and locking the
-  // plaintext's region) on a second thread, while this one decodes the
-  // ciphertext; then AES-GCM here. On two cores the two halves overlap.
-  // Decryption failures stay one opaque DecryptFailed, whichever half failed.
-  const size_t max_size = Base64MaxDecodedLength(text_size);
-  SharedRegion aes_key, plaintext;
+SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key,
+                         PackageEnvelope& envelope) {
+  std::optional<JsonSpan> guess;
+  std::optional<std::vector<uint8_t>> guessed_wrapped;
+  if (size >= kOverlapBodyBytes) guess = GuessEncryptedKey(body, size);
+  if (guess) guessed_wrapped = DecodeBase64Field(body, *guess);
+  if (!guessed_wrapped) {
+    envelope = ReadEnvelope(body, size);
+    return OpenEnvelope(body, envelope, private_key);
+  }
+
+  // A large body: the RSA private operation starts at once on a second thread,
+  // on the key found where encoders put it; this thread meanwhile checks the
+  // envelope, decodes the ciphertext and makes (and locks) the plaintext's
+  // region. The guess is used only if the checked envelope agrees with it.
+  // Failures stay what they are without the overlap: PackageRejected for the
+  // envelope, one opaque DecryptFailed for anything cryptographic.
+  SharedRegion aes_key;
   bool unwrapped = false;
   auto unwrap = [&] {
     try {
-      aes_key = UnwrapAesKey(wrapped->data(), wrapped->size(), private_key);
-      plaintext = MakeRegion(max_size);
+      aes_key = UnwrapAesKey(guessed_wrapped->data(), guessed_wrapped->size(), private_key);
       unwrapped = true;
     } catch (...) {
       unwrapped = false;
     }
   };
-  std::unique_ptr<uint8_t[]> ciphertext(new uint8_t[max_size == 0 ? 1 : max_size]);
-  size_t size = 0;
-  bool decoded;
-  {
-    std::thread helper;
-    try {
-      helper = std::thread(unwrap);
-    } catch (const std::system_error&) {
-      unwrap();  // no thread to be had: one after the other
-    }
-    decoded = Base64DecodeStrictTo(text, text_size, ciphertext.get(), &size);
-    if (helper.joinable()) helper.join();
+  std::thread helper;
+  try {
+    helper = std::thread(unwrap);
+  } catch (const std::system_error&) {
+    unwrap();  // no thread to be had: one after the other
   }
-  if (!decoded || !unwrapped) throw DecryptFailed{};
-  GcmDecryptInto(*aes_key, nonce->data(), ciphertext.get(), size, tag->data(), *plaintext);
-  plaintext->truncate(size);
+  // Joined on every way out, a throw included.
+  struct JoinOnExit {
+    std::thread& thread;
+    ~JoinOnExit() {
+      if (thread.joinable()) thread.join();
+    }
+  } join_on_exit{helper};
+
+  envelope = ReadEnvelope(body, size);
+  auto nonce = DecodeBase64Field(body, envelope.nonce);
+  auto tag = DecodeBase64Field(body, envelope.tag);
+  if (!nonce || !tag || nonce->size() != kGcmNonceBytes || tag->size() != kGcmTagBytes) {
+    throw DecryptFailed{};
+  }
+  const char* text = reinterpret_cast<const char*>(body + envelope.ciphertext.begin + 1);
+  const size_t text_size = envelope.ciphertext.end - envelope.ciphertext.begin - 2;
+  std::optional<std::vector<uint8_t>> escaped;  // only for a ciphertext written with escapes
+  std::unique_ptr<uint8_t[]> plain_text;
+  const uint8_t* ciphertext = nullptr;
+  size_t ciphertext_size = 0;
+  if (memchr(text, '\\', text_size) != nullptr) {
+    escaped = DecodeBase64Field(body, envelope.ciphertext);
+    if (!escaped) throw DecryptFailed{};
+    ciphertext = escaped->data();
+    ciphertext_size = escaped->size();
+  } else {
+    plain_text.reset(new uint8_t[Base64MaxDecodedLength(text_size) + 1]);
+    if (!Base64DecodeStrictTo(text, text_size, plain_text.get(), &ciphertext_size)) {
+      throw DecryptFailed{};
+    }
+    ciphertext = plain_text.get();
+  }
+  SharedRegion plaintext = MakeRegion(ciphertext_size);
+
+  if (helper.joinable()) helper.join();
+  if (envelope.encrypted_key.begin != guess->begin || envelope.encrypted_key.end != guess->end) {
+    // The guess was not the member the envelope names: unwrap that one.
+    auto wrapped = DecodeBase64Field(body, envelope.encrypted_key);
+    if (!wrapped) throw DecryptFailed{};
+    aes_key = UnwrapAesKey(wrapped->data(), wrapped->size(), private_key);
+  } else if (!unwrapped) {
+    throw DecryptFailed{};
+  }
+  GcmDecryptInto(*aes_key, nonce->data(), ciphertext, ciphertext_size, tag->data(), *plaintext);
   return plaintext;
 }
 

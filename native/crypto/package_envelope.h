@@ -30,4 +30,9 @@ PackageEnvelope ReadEnvelope(const uint8_t* body, size_t size);
 SharedRegion OpenEnvelope(const uint8_t* body, const PackageEnvelope& envelope,
                           EVP_PKEY* private_key);
 
+// ReadEnvelope and OpenEnvelope in one, with the same outcomes; for a large
+// body the RSA private operation overlaps the reading and decoding.
+SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key,
+                         PackageEnvelope& envelope);
+
 }  // namespace nomyo

@@ -44,25 +44,58 @@ inline size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i control_max = _mm_set1_epi8(0x1F);
-  uint32_t high = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+  auto stops = [&](__m128i bytes) {
     // Unsigned: b <= 0x1F exactly when min(b, 0x1F) == b.
     __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, control_max), bytes);
-    __m128i stop = _mm_or_si128(
+    return _mm_or_si128(
         control, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
-    const uint32_t stops = static_cast<uint32_t>(_mm_movemask_epi8(stop));
-    const uint32_t highs = static_cast<uint32_t>(_mm_movemask_epi8(bytes));
-    if (stops != 0) {
-      // Prose has an escape every line or so: finding it within the block
-      // matters more than the speed of the block loop.
-      const unsigned before = static_cast<unsigned>(__builtin_ctz(stops));
-      if ((high | (highs & ((1u << before) - 1))) != 0) ascii = false;
-      return i + before;
+  };
+  uint32_t high = 0;
+  size_t stop = 0;
+  // One block; true when it holds a stop, whose offset goes to `stop`.
+  auto block = [&](size_t at) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
+    const uint32_t stop_bits = static_cast<uint32_t>(_mm_movemask_epi8(stops(bytes)));
+    const uint32_t high_bits = static_cast<uint32_t>(_mm_movemask_epi8(bytes));
+    if (stop_bits == 0) {
+      high |= high_bits;
+      return false;
     }
-    high |= highs;
+    // Found within the block (ctz), not byte by byte after it.
+    const unsigned before = static_cast<unsigned>(__builtin_ctz(stop_bits));
+    high |= high_bits & ((1u << before) - 1);
+    stop = at + before;
+    return true;
+  };
+  auto finish = [&](size_t at) {
+    if (high != 0) ascii = false;
+    return at;
+  };
+  // Prose has a stop (an escaped newline or quote) every line or so: the first
+  // 64 bytes go block by block.
+  const size_t first = n < 64 ? n : 64;
+  for (; i + 16 <= first; i += 16) {
+    if (block(i)) return finish(stop);
   }
-  if (high != 0) ascii = false;
+  if (i == 64) {
+    // A long run (base64, a long line): 64 bytes a step, then the block that stops it.
+    __m128i any_high = _mm_setzero_si128();
+    for (; i + 64 <= n; i += 64) {
+      __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
+      __m128i b2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 32));
+      __m128i b3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 48));
+      __m128i any =
+          _mm_or_si128(_mm_or_si128(stops(b0), stops(b1)), _mm_or_si128(stops(b2), stops(b3)));
+      if (_mm_movemask_epi8(any) != 0) break;
+      any_high = _mm_or_si128(any_high, _mm_or_si128(_mm_or_si128(b0, b1), _mm_or_si128(b2, b3)));
+    }
+    high |= static_cast<uint32_t>(_mm_movemask_epi8(any_high));
+    for (; i + 16 <= n; i += 16) {
+      if (block(i)) return finish(stop);
+    }
+  }
+  finish(i);
 #endif
   for (; i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20; i++) {
     if (p[i] >= 0x80) ascii = false;

@@ -15,6 +15,7 @@
 #include "../json/json_reader.h"
 #include "../json/json_scan.h"
 #include "../json/json_writer.h"
+#include "background_release.h"
 
 namespace nomyo {
 namespace {
@@ -239,19 +240,19 @@ Napi::Value SecureBuffer::ParseJsonValue(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SecureBuffer::ConsumeJsonValue(const Napi::CallbackInfo& info) {
-  SharedRegion region = Region(info.Env());
-  // Consuming means the caller is done with the secret: disposed whatever the outcome.
-  struct DisposeWhenDone {
-    SharedRegion& held;
-    ~DisposeWhenDone() {
-      if (!held) return;
-      held->request_wipe();
-      held.reset();
-    }
-  } dispose_when_done{region_};
+  Napi::Env env = info.Env();
+  SharedRegion region = Region(env);
+  // Consuming means the caller is done with the secret: disposed whatever the
+  // outcome; a large one is wiped and unmapped on the threadpool.
+  region_.reset();
+  struct ReleaseWhenDone {
+    Napi::Env env;
+    SharedRegion& region;
+    ~ReleaseWhenDone() { ReleaseRegion(env, std::move(region)); }
+  } release_when_done{env, region};
   // An operation still reading the bytes must not see them change under it.
-  if (region->in_use()) return ParseJson(info.Env(), *region);
-  return ConsumeJson(info.Env(), *region);
+  if (region->in_use()) return ParseJson(env, *region);
+  return ConsumeJson(env, *region);
 }
 
 Napi::Value SecureBuffer::WriteToFd(const Napi::CallbackInfo& info) {
@@ -343,6 +344,7 @@ Napi::Value SecureBuffer::ParseJsonAt(const Napi::CallbackInfo& info) {
 Napi::Value SecureBuffer::View(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const SharedRegion& region = Region(env);
+  region->expose();
   auto* keep_alive = new SharedRegion(region);
   napi_value buffer;
   napi_status status = napi_create_external_buffer(

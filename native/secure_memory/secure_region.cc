@@ -166,7 +166,8 @@ SecureRegion::SecureRegion(size_t size, size_t reserve) : size_(size) {
 }
 
 SecureRegion::~SecureRegion() {
-  sodium_memzero(data_, capacity_);
+  // Once is enough: dispose() wiped already unless a view could have written since.
+  if (!wiped_ || exposed_) sodium_memzero(data_, capacity_);
   if (WipeObserver observer = g_wipe_observer.load()) observer(data_, capacity_);
   g_locked_bytes -= locked_bytes_;
   g_unlocked_bytes -= capacity_ - locked_bytes_;
@@ -230,7 +231,10 @@ void SecureRegion::truncate(size_t new_size) {
   size_ = new_size;
 }
 
-void SecureRegion::wipe() { sodium_memzero(data_, capacity_); }
+void SecureRegion::wipe() {
+  sodium_memzero(data_, capacity_);
+  wiped_ = true;
+}
 
 void SecureRegion::request_wipe() {
   wipe_requested_ = true;

@@ -61,6 +61,10 @@ class SecureRegion {
   // the bytes (see RegionUse) — as soon as the last such operation ends.
   void request_wipe();
 
+  // JS may write into the bytes from now on (a view() Buffer maps them), so a
+  // wipe done earlier no longer proves them zero at release.
+  void expose() { exposed_ = true; }
+
   // An operation on the threadpool is reading the bytes (see RegionUse).
   bool in_use() const { return users_.load() > 0; }
 
@@ -77,6 +81,8 @@ class SecureRegion {
   size_t reserve_ = 0;   // page-rounded bytes the mapping can grow to in place
   size_t locked_bytes_ = 0;
   bool dump_excluded_ = false;
+  bool wiped_ = false;    // wipe() ran, and nothing native writes after it
+  bool exposed_ = false;  // see expose()
   std::atomic<int> users_{0};
   std::atomic<bool> wipe_requested_{false};
 

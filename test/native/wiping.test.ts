@@ -32,6 +32,22 @@ describe('native secrets are wiped when released (test-hooks build)', () => {
     expect(stats.notZero).toBe(0);
   });
 
+  it('wipes a secret consumeJson read: a large one on the threadpool, moments after', async () => {
+    for (const size of [1000, 5 << 20]) {
+      const secret = SecureBuffer.fromString(JSON.stringify({ text: 'line\n'.repeat(size / 5) }));
+      const before = testing.wipeStats();
+      expect((secret.consumeJson() as { text: string }).text).toHaveLength(size);
+      expect(secret.disposed).toBe(true);
+      // The release is queued, not awaited by consumeJson: wait for it, bounded.
+      for (let i = 0; i < 400 && testing.wipeStats().checked === before.checked; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const after = testing.wipeStats();
+      expect(after.checked - before.checked).toBe(1);
+      expect(after.notZero).toBe(before.notZero);
+    }
+  });
+
   it('wipes a buffer only once it is disposed, not before', async () => {
     const secret = SecureBuffer.fromString('s3cr3t '.repeat(1000));
     const idle = await wipesDuring(() => secret.toString());
