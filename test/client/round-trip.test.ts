@@ -56,6 +56,21 @@ afterAll(async () => {
 });
 
 describe('round trip against the reference server', () => {
+  it("answers the same whether responses may be opened on the JS thread ('auto') or never ('always')", async () => {
+    for (const cryptoOffload of ['auto', 'always'] as const) {
+      const offloading = await clientWithKeys(keys, { baseUrl: proxy.url, allowHttp: true, apiKey: CANARY_API_KEY, cryptoOffload });
+      try {
+        const [one, ...together] = await Promise.all([offloading.create(ask('alone')), offloading.create(ask('with')), offloading.create(ask('company'))]);
+        expect(one!.choices[0]!.message.content).toBe(echoOf('alone'));
+        expect(together.map((r) => r.choices[0]!.message.content)).toEqual([echoOf('with'), echoOf('company')]);
+        expect((await offloading.create(ask('then alone'))).choices[0]!.message.content).toBe(echoOf('then alone'));
+      } finally {
+        offloading.close();
+      }
+    }
+    expect(() => new SecureChatCompletion({ cryptoOffload: 'sometimes' as never })).toThrow(InvalidRequestError);
+  });
+
   it('returns the decrypted chat.completion answering the request', async () => {
     const response = await client.create(ask('hello there'));
     expect(response.object).toBe('chat.completion');
