@@ -23,13 +23,6 @@ void ObserveKey(const SecureRegion& key) {
   if (AesKeyObserver observer = g_key_observer.load()) observer(key.data(), key.size());
 }
 
-// AES-256-GCM fetched from the provider once. EVP_aes_256_gcm() would have
-// OpenSSL 3 look the implementation up again on every init, under its locks.
-const EVP_CIPHER* Aes256Gcm() {
-  static const EVP_CIPHER* fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  return fetched != nullptr ? fetched : EVP_aes_256_gcm();
-}
-
 bool ConfigureOaep(EVP_PKEY_CTX* ctx) {
   return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
          EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) > 0 &&
@@ -76,7 +69,7 @@ void GcmEncrypt(const SecureRegion& key, const uint8_t* nonce, const uint8_t* pl
                 size_t size, uint8_t* ciphertext, uint8_t* tag) {
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   if (key.size() != kAesKeyBytes || !ctx ||
-      EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), nonce) != 1) {
     throw EncryptFailed{};
@@ -109,7 +102,7 @@ void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t
                     size_t size, const uint8_t* tag, SecureRegion& plaintext) {
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   if (key.size() != kAesKeyBytes || !ctx ||
-      EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1 ||
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), nonce) != 1) {
     throw DecryptFailed{};
@@ -218,7 +211,7 @@ PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient) 
   out.Text(kBodyHead);
 
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr) != 1 ||
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceBytes, nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, aes_key.data(), nonce) != 1) {
     throw EncryptFailed{};

@@ -1,6 +1,7 @@
 #include "package_envelope.h"
 
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <system_error>
 #include <thread>
@@ -24,7 +25,9 @@ bool IsString(const uint8_t* body, JsonSpan span) { return body[span.begin] == '
 
 std::string DecodeString(const uint8_t* body, JsonSpan span) {
   SecureWriter out(span.end - span.begin, span.end - span.begin + 1);
-  DecodeJsonString(body, span, out);  // spans come from a validated object
+  // Spans come from a validated object, or are OpenPackage's guess, whose
+  // result is used only once a validated span is found to be the same.
+  DecodeJsonString(body, span, out);
   SharedRegion bytes = out.finish();
   return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
 }
@@ -48,7 +51,7 @@ std::optional<JsonSpan> GuessEncryptedKey(const uint8_t* body, size_t size) {
   const uint8_t* end = body + size;
   const uint8_t* from = size > kTail ? end - kTail : body;
   const uint8_t* member = nullptr;
-  for (const uint8_t* p = from; p + kMemberSize <= end; p++) {
+  for (const uint8_t* p = from; static_cast<size_t>(end - p) >= kMemberSize; p++) {
     p = static_cast<const uint8_t*>(memchr(p, '"', static_cast<size_t>(end - p)));
     if (p == nullptr || static_cast<size_t>(end - p) < kMemberSize) break;
     if (memcmp(p, kMember, kMemberSize) == 0) member = p;
@@ -165,6 +168,7 @@ SharedRegion OpenEnvelope(const uint8_t* body, const PackageEnvelope& envelope,
 
 SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key,
                          PackageEnvelope& envelope) {
+  ErrorQueueGuard clear_errors;  // failed RSA or GCM steps leave errors on this thread's queue
   std::optional<JsonSpan> guess;
   std::optional<std::vector<uint8_t>> guessed_wrapped;
   if (size >= kOverlapBodyBytes) guess = GuessEncryptedKey(body, size);
@@ -182,12 +186,16 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
   // envelope, one opaque DecryptFailed for anything cryptographic.
   SharedRegion aes_key;
   bool unwrapped = false;
+  std::exception_ptr unwrap_failure;  // anything but DecryptFailed (out of memory), for this thread
   auto unwrap = [&] {
+    ErrorQueueGuard clear_unwrap_errors;
     try {
       aes_key = UnwrapAesKey(guessed_wrapped->data(), guessed_wrapped->size(), private_key);
       unwrapped = true;
-    } catch (...) {
+    } catch (const DecryptFailed&) {
       unwrapped = false;
+    } catch (...) {
+      unwrap_failure = std::current_exception();
     }
   };
   std::thread helper;
@@ -228,7 +236,15 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
     }
     ciphertext = plain_text.get();
   }
-  SharedRegion plaintext = MakeRegion(ciphertext_size);
+  // Made now, to overlap the RSA operation; a failure to map it counts only
+  // once the key is known good, as it would one after the other.
+  SharedRegion plaintext;
+  std::exception_ptr region_failure;
+  try {
+    plaintext = MakeRegion(ciphertext_size);
+  } catch (...) {
+    region_failure = std::current_exception();
+  }
 
   if (helper.joinable()) helper.join();
   if (envelope.encrypted_key.begin != guess->begin || envelope.encrypted_key.end != guess->end) {
@@ -236,9 +252,12 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
     auto wrapped = DecodeBase64Field(body, envelope.encrypted_key);
     if (!wrapped) throw DecryptFailed{};
     aes_key = UnwrapAesKey(wrapped->data(), wrapped->size(), private_key);
+  } else if (unwrap_failure) {
+    std::rethrow_exception(unwrap_failure);
   } else if (!unwrapped) {
     throw DecryptFailed{};
   }
+  if (region_failure) std::rethrow_exception(region_failure);
   GcmDecryptInto(*aes_key, nonce->data(), ciphertext, ciphertext_size, tag->data(), *plaintext);
   return plaintext;
 }

@@ -249,7 +249,7 @@ class JsonReader {
         Fail("bad string");
       }
       p_ = begin_ + end;
-      const uint8_t* text = writable_ + (quote - begin_);
+      const uint8_t* text = writable_ + (quote - begin_) + 1;
       if (lone_surrogates) return Wtf8ToString(text, length);
       return MakeString(reinterpret_cast<const char*>(text), length, decoded_ascii);
     }

@@ -376,9 +376,10 @@ void AppendUtf8To(Out& out, uint32_t cp) {
   out.append(b, n);
 }
 
-// Writes a decoded string over its own literal, from the opening quote on. The
-// decoded form is never longer than what it was read from (an escape of k
-// characters yields at most k bytes), so the writer never overtakes the reader.
+// Writes a decoded string over its own literal, from just after the opening
+// quote: where the reader starts. An escape of k characters yields at most k
+// bytes, so the writer never overtakes the reader, and until the first escape
+// the two are at the same place and nothing moves.
 class InPlaceOutput {
  public:
   explicit InPlaceOutput(uint8_t* at) : begin_(at), at_(at) {}
@@ -487,7 +488,7 @@ bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out,
 bool DecodeJsonStringInPlace(uint8_t* data, size_t size, size_t begin, size_t* end, size_t* length,
                              bool* lone_surrogates, bool* ascii) {
   if (begin >= size || data[begin] != '"') return false;
-  InPlaceOutput out(data + begin);
+  InPlaceOutput out(data + begin + 1);
   bool all_ascii = true;
   const uint8_t* past =
       DecodeUntilQuote(data + begin + 1, data + size, out, lone_surrogates, all_ascii);

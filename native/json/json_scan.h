@@ -129,9 +129,9 @@ bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out,
 
 // The same for a document that is being consumed, in one pass: the string
 // whose opening quote is at data[begin] (its end not known yet; the text ends
-// at data[size]) is decoded over itself from that quote on, as the decoded
-// bytes are never longer, so that a long string needs no second buffer. Sets
-// `end` past the closing quote, `length` to the decoded size and `ascii`.
+// at data[size]) is decoded over itself, from data[begin + 1] on, as the
+// decoded bytes are never longer, so that a long string needs no second buffer.
+// Sets `end` past the closing quote, `length` to the decoded size and `ascii`.
 bool DecodeJsonStringInPlace(uint8_t* data, size_t size, size_t begin, size_t* end, size_t* length,
                              bool* lone_surrogates, bool* ascii);
 

@@ -9,10 +9,8 @@ class ReleaseWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env, "nomyo:release"), region_(std::move(region)) {}
 
  protected:
-  void Execute() override {
-    region_->request_wipe();
-    region_.reset();  // the last holder unmaps here, off the JS thread
-  }
+  // Already wiped: what is left is munlock and munmap, when this is the last holder.
+  void Execute() override { region_.reset(); }
 
  private:
   SharedRegion region_;
@@ -21,15 +19,15 @@ class ReleaseWorker : public Napi::AsyncWorker {
 }  // namespace
 
 void ReleaseRegion(Napi::Env env, SharedRegion region) {
-  if (region->size() >= kBackgroundReleaseBytes) {
-    try {
-      (new ReleaseWorker(env, region))->Queue();
-      return;
-    } catch (...) {
-      // No work could be queued: release it here.
-    }
-  }
   region->request_wipe();
+  if (region->size() < kBackgroundReleaseBytes) return;
+  ReleaseWorker* worker = nullptr;
+  try {
+    worker = new ReleaseWorker(env, std::move(region));
+    worker->Queue();
+  } catch (...) {
+    delete worker;  // no work could be queued: the pages are given back here
+  }
 }
 
 }  // namespace nomyo

@@ -1,6 +1,7 @@
-// Releases a large secret's region on the threadpool: the wipe and the
-// unmapping of megabytes need not hold up the JS thread once nothing can read
-// the bytes any more (the secret's JS handle is already disposed).
+// Gives a large secret's pages back on the threadpool. The wipe is done here,
+// on the calling thread, before anything else returns; only the unlocking and
+// unmapping of megabytes, which hold nothing any more, are left to a
+// threadpool thread so that they do not hold up the JS thread.
 #pragma once
 
 #include <napi.h>
@@ -9,11 +10,12 @@
 
 namespace nomyo {
 
-// Regions from this size on are released in the background; smaller ones at once.
+// Regions from this size on are unmapped in the background; smaller ones at once.
 constexpr size_t kBackgroundReleaseBytes = size_t{1} << 20;
 
-// Wipes (as dispose() does) and drops `region`: on the threadpool when it is
-// large, right here otherwise or when no work can be queued.
+// Wipes `region` (as dispose() does) and drops this reference to it: for a
+// large one, on the threadpool. Never throws; call it with no JS exception
+// pending.
 void ReleaseRegion(Napi::Env env, SharedRegion region);
 
 }  // namespace nomyo

@@ -242,17 +242,19 @@ Napi::Value SecureBuffer::ParseJsonValue(const Napi::CallbackInfo& info) {
 Napi::Value SecureBuffer::ConsumeJsonValue(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SharedRegion region = Region(env);
-  // Consuming means the caller is done with the secret: disposed whatever the
-  // outcome; a large one is wiped and unmapped on the threadpool.
+  // Consuming means the caller is done with the secret: disposed at once, and
+  // wiped whatever the outcome (on a failure, here, as the error leaves).
   region_.reset();
-  struct ReleaseWhenDone {
-    Napi::Env env;
+  struct WipeOnFailure {
     SharedRegion& region;
-    ~ReleaseWhenDone() { ReleaseRegion(env, std::move(region)); }
-  } release_when_done{env, region};
+    ~WipeOnFailure() {
+      if (region) region->request_wipe();
+    }
+  } wipe_on_failure{region};
   // An operation still reading the bytes must not see them change under it.
-  if (region->in_use()) return ParseJson(env, *region);
-  return ConsumeJson(env, *region);
+  Napi::Value value = region->in_use() ? ParseJson(env, *region) : ConsumeJson(env, *region);
+  ReleaseRegion(env, std::move(region));
+  return value;
 }
 
 Napi::Value SecureBuffer::WriteToFd(const Napi::CallbackInfo& info) {

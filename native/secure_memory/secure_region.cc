@@ -8,7 +8,6 @@
 #include <atomic>
 #include <mutex>
 #include <new>
-#include <vector>
 
 namespace nomyo {
 namespace {
@@ -47,14 +46,19 @@ struct PooledMapping {
   bool dump_excluded;
 };
 
+// Fixed storage: give() runs in ~SecureRegion and must not allocate (or throw).
+struct PoolShelf {
+  PooledMapping mappings[kPoolMaxMappingsPerSize];
+  size_t count = 0;
+};
+
 class MappingPool {
  public:
   bool take(size_t capacity, PooledMapping& out) {
     std::lock_guard<std::mutex> hold(mutex_);
-    std::vector<PooledMapping>& free = free_[capacity / PageSize()];
-    if (free.empty()) return false;
-    out = free.back();
-    free.pop_back();
+    PoolShelf& shelf = shelves_[capacity / PageSize()];
+    if (shelf.count == 0) return false;
+    out = shelf.mappings[--shelf.count];
     pooled_locked_bytes_ -= out.locked_bytes;
     pooled_mappings_--;
     return true;
@@ -63,9 +67,9 @@ class MappingPool {
   // Takes a wiped mapping of `capacity` usable bytes; false when it is full.
   bool give(size_t capacity, const PooledMapping& mapping) {
     std::lock_guard<std::mutex> hold(mutex_);
-    std::vector<PooledMapping>& free = free_[capacity / PageSize()];
-    if (free.size() >= kPoolMaxMappingsPerSize) return false;
-    free.push_back(mapping);
+    PoolShelf& shelf = shelves_[capacity / PageSize()];
+    if (shelf.count >= kPoolMaxMappingsPerSize) return false;
+    shelf.mappings[shelf.count++] = mapping;
     pooled_locked_bytes_ += mapping.locked_bytes;
     pooled_mappings_++;
     return true;
@@ -73,17 +77,21 @@ class MappingPool {
 
   // Returns whether anything was released.
   bool drain() {
-    std::vector<PooledMapping> released[kPoolMaxPages + 1];
+    PoolShelf released[kPoolMaxPages + 1];
     {
       std::lock_guard<std::mutex> hold(mutex_);
-      for (size_t pages = 1; pages <= kPoolMaxPages; pages++) released[pages].swap(free_[pages]);
+      for (size_t pages = 1; pages <= kPoolMaxPages; pages++) {
+        released[pages] = shelves_[pages];
+        shelves_[pages].count = 0;
+      }
       pooled_locked_bytes_ = 0;
       pooled_mappings_ = 0;
     }
     bool any = false;
     const size_t page = PageSize();
     for (size_t pages = 1; pages <= kPoolMaxPages; pages++) {
-      for (const PooledMapping& m : released[pages]) {
+      for (size_t i = 0; i < released[pages].count; i++) {
+        const PooledMapping& m = released[pages].mappings[i];
         if (m.locked_bytes > 0) munlock(m.mapping + page, m.locked_bytes);
         munmap(m.mapping, (pages + 2) * page);
         any = true;
@@ -97,7 +105,7 @@ class MappingPool {
 
  private:
   std::mutex mutex_;
-  std::vector<PooledMapping> free_[kPoolMaxPages + 1];
+  PoolShelf shelves_[kPoolMaxPages + 1];
   std::atomic<uint64_t> pooled_locked_bytes_{0};
   std::atomic<uint64_t> pooled_mappings_{0};
 };
@@ -138,7 +146,7 @@ SecureRegion::SecureRegion(size_t size, size_t reserve) : size_(size) {
   capacity_ = RoundUpToPage(size == 0 ? 1 : size);
   if (capacity_ < size) throw std::bad_alloc();
   reserve_ = reserve > size ? RoundUpToPage(reserve) : capacity_;
-  if (reserve_ < capacity_) throw std::bad_alloc();
+  if (reserve_ < capacity_ || reserve_ > SIZE_MAX - 2 * page) throw std::bad_alloc();
   mapping_size_ = reserve_ + 2 * page;
 
   PooledMapping pooled;
@@ -167,7 +175,7 @@ SecureRegion::SecureRegion(size_t size, size_t reserve) : size_(size) {
 
 SecureRegion::~SecureRegion() {
   // Once is enough: dispose() wiped already unless a view could have written since.
-  if (!wiped_ || exposed_) sodium_memzero(data_, capacity_);
+  if (!wiped_.load() || exposed_.load()) sodium_memzero(data_, capacity_);
   if (WipeObserver observer = g_wipe_observer.load()) observer(data_, capacity_);
   g_locked_bytes -= locked_bytes_;
   g_unlocked_bytes -= capacity_ - locked_bytes_;
@@ -236,9 +244,13 @@ void SecureRegion::wipe() {
   wiped_ = true;
 }
 
+void SecureRegion::wipe_as_requested() {
+  if (!requested_wipe_done_.exchange(true)) wipe();
+}
+
 void SecureRegion::request_wipe() {
   wipe_requested_ = true;
-  if (users_ == 0) wipe();
+  if (users_ == 0) wipe_as_requested();
 }
 
 RegionUse::RegionUse(SharedRegion region) : region_(std::move(region)) { region_->users_++; }
@@ -246,7 +258,7 @@ RegionUse::RegionUse(SharedRegion region) : region_(std::move(region)) { region_
 RegionUse::~RegionUse() {
   // Sequentially consistent: either this sees the request, or request_wipe()
   // sees no user left; at least one of them wipes.
-  if (--region_->users_ == 0 && region_->wipe_requested_) region_->wipe();
+  if (--region_->users_ == 0 && region_->wipe_requested_) region_->wipe_as_requested();
 }
 
 LockAccounting SecureRegion::accounting() {

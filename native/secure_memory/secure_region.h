@@ -81,8 +81,12 @@ class SecureRegion {
   size_t reserve_ = 0;   // page-rounded bytes the mapping can grow to in place
   size_t locked_bytes_ = 0;
   bool dump_excluded_ = false;
-  bool wiped_ = false;    // wipe() ran, and nothing native writes after it
-  bool exposed_ = false;  // see expose()
+  std::atomic<bool> wiped_{false};    // wipe() ran, and nothing native writes after it
+  std::atomic<bool> exposed_{false};  // see expose()
+  // A requested wipe is done once, by dispose() or by the last operation using
+  // the bytes, whichever comes last, never by both at the same time.
+  std::atomic<bool> requested_wipe_done_{false};
+  void wipe_as_requested();
   std::atomic<int> users_{0};
   std::atomic<bool> wipe_requested_{false};
 
