@@ -17,10 +17,6 @@ constexpr char kAlgorithm[] = "hybrid-aes256-rsa4096";
 constexpr char kKeyAlgorithm[] = "RSA-OAEP-SHA256";
 constexpr char kPayloadAlgorithm[] = "AES-256-GCM";
 
-// From about here checking and decoding a body take a good part of an RSA
-// private operation, and a second thread for the latter pays for itself.
-constexpr size_t kOverlapBodyBytes = size_t{2} << 20;
-
 bool IsString(const uint8_t* body, JsonSpan span) { return body[span.begin] == '"'; }
 
 std::string DecodeString(const uint8_t* body, JsonSpan span) {
@@ -167,11 +163,11 @@ SharedRegion OpenEnvelope(const uint8_t* body, const PackageEnvelope& envelope,
 }
 
 SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key,
-                         PackageEnvelope& envelope) {
+                         PackageEnvelope& envelope, size_t overlap_from) {
   ErrorQueueGuard clear_errors;  // failed RSA or GCM steps leave errors on this thread's queue
   std::optional<JsonSpan> guess;
   std::optional<std::vector<uint8_t>> guessed_wrapped;
-  if (size >= kOverlapBodyBytes) guess = GuessEncryptedKey(body, size);
+  if (size >= overlap_from) guess = GuessEncryptedKey(body, size);
   if (guess) guessed_wrapped = DecodeBase64Field(body, *guess);
   if (!guessed_wrapped) {
     envelope = ReadEnvelope(body, size);
