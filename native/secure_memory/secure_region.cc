@@ -60,7 +60,6 @@ class MappingPool {
     if (shelf.count == 0) return false;
     out = shelf.mappings[--shelf.count];
     pooled_locked_bytes_ -= out.locked_bytes;
-    pooled_mappings_--;
     return true;
   }
 
@@ -71,7 +70,6 @@ class MappingPool {
     if (shelf.count >= kPoolMaxMappingsPerSize) return false;
     shelf.mappings[shelf.count++] = mapping;
     pooled_locked_bytes_ += mapping.locked_bytes;
-    pooled_mappings_++;
     return true;
   }
 
@@ -85,7 +83,6 @@ class MappingPool {
         shelves_[pages].count = 0;
       }
       pooled_locked_bytes_ = 0;
-      pooled_mappings_ = 0;
     }
     bool any = false;
     const size_t page = PageSize();
@@ -101,13 +98,11 @@ class MappingPool {
   }
 
   uint64_t pooled_locked_bytes() const { return pooled_locked_bytes_.load(); }
-  uint64_t pooled_mappings() const { return pooled_mappings_.load(); }
 
  private:
   std::mutex mutex_;
   PoolShelf shelves_[kPoolMaxPages + 1];
   std::atomic<uint64_t> pooled_locked_bytes_{0};
-  std::atomic<uint64_t> pooled_mappings_{0};
 };
 
 // Never destroyed: regions may be released by finalizers during shutdown.
@@ -263,10 +258,8 @@ RegionUse::~RegionUse() {
 
 LockAccounting SecureRegion::accounting() {
   return {g_locked_bytes.load(), g_unlocked_bytes.load(), g_live_regions.load(),
-          Pool().pooled_locked_bytes(), Pool().pooled_mappings()};
+          Pool().pooled_locked_bytes()};
 }
-
-void SecureRegion::drain_pool() { Pool().drain(); }
 
 int64_t LockLimitBytes() {
   struct rlimit limit;

@@ -17,7 +17,6 @@ struct LockAccounting {
   // Wiped one-page-to-small mappings kept, locked, for the next small secret:
   // what they pin is part of the process's VmLck but holds no secret.
   uint64_t pooled_locked_bytes;
-  uint64_t pooled_mappings;
 };
 
 class SecureRegion {
@@ -69,8 +68,6 @@ class SecureRegion {
   bool in_use() const { return users_.load() > 0; }
 
   static LockAccounting accounting();
-  // Unlocks and unmaps every pooled mapping (they hold no secret).
-  static void drain_pool();
 
  private:
   uint8_t* mapping_ = nullptr;
