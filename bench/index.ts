@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     }
     if (args.only.has('small')) {
       log('small exchange');
-      results.small = await runSmallRequest(fixture, floor, args.quick ? 30 : 60);
+      results.small = await runSmallRequest(fixture, floor, args.quick ? 60 : 200);
     }
     if (args.only.has('rsa')) {
       log('RSA private-op concurrency');

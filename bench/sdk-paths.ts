@@ -4,7 +4,7 @@
 // → object.
 import type { Laps } from './measure';
 import { sdkConstants, sdkTurnQueue } from './sdk';
-import type { CryptoBackend, PrivateKeyHandle, PublicKeyHandle } from './sdk';
+import type { CryptoBackend, Exchange, PrivateKeyHandle, PublicKeyHandle } from './sdk';
 
 const CLIENT_FIELDS = ['security_tier', 'api_key', 'base_url'];
 
@@ -28,13 +28,13 @@ export async function sdkSeal(backend: CryptoBackend, params: Record<string, unk
 }
 
 /**
- * openPackage (envelope and decryption off the event loop) → consumeJson (parse, then
+ * openPackage (as create() calls it, with the exchange the body answers) → consumeJson (parse, then
  * wipe and dispose, as create() does), then the client's checks on the parsed
  * _metadata (sealed payload_id; attestation under the default policy 'verify'),
  * as create() does with a 200 body.
  */
-export async function sdkOpen(backend: CryptoBackend, body: Buffer, key: PrivateKeyHandle, laps: Laps): Promise<unknown> {
-  const { secret } = await backend.openPackage(body, key);
+export async function sdkOpen(backend: CryptoBackend, body: Buffer, key: PrivateKeyHandle, laps: Laps, exchange: Exchange): Promise<unknown> {
+  const { secret } = await backend.openPackage(body, key, { exchange });
   laps.lap('openPackage');
   try {
     // As create(): a large response is parsed in an event-loop iteration of its own.
@@ -47,5 +47,15 @@ export async function sdkOpen(backend: CryptoBackend, body: Buffer, key: Private
   } finally {
     secret.dispose();
     laps.lap('dispose');
+  }
+}
+
+/** Runs `work` as create() runs one exchange: counted as in flight from before the seal to after the open. */
+export async function asExchange<T>(backend: CryptoBackend, work: (exchange: Exchange) => Promise<T>): Promise<T> {
+  const exchange = backend.beginExchange();
+  try {
+    return await work(exchange);
+  } finally {
+    exchange.end();
   }
 }

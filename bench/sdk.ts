@@ -23,5 +23,5 @@ export const sdkConstants = load<typeof ConstantsModule>(path.join('protocol', '
 export const sdkServer = load<typeof ServerModule>(path.join('server', 'index'));
 export const sdkTurnQueue = load<typeof TurnQueueModule>(path.join('client', 'turn-queue'));
 
-export type { CryptoBackend, PrivateKeyHandle, PublicKeyHandle, Secret, SealedFields } from '../lib/crypto';
+export type { CryptoBackend, Exchange, PrivateKeyHandle, PublicKeyHandle, Secret, SealedFields } from '../lib/crypto';
 export type { ChatCompletionCreateParams } from '../lib/index';

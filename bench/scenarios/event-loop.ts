@@ -7,7 +7,7 @@ import { collectGarbage, interleave, Laps, median, nextTurn, nowMs, sleep } from
 import type { Fixture } from '../fixture';
 import { plainOpen } from '../plain-client';
 import { responseBody } from '../response-bodies';
-import { sdkOpen } from '../sdk-paths';
+import { asExchange, sdkOpen } from '../sdk-paths';
 
 export interface LoopDelay {
   /** Medians over the runs, ms. */
@@ -64,14 +64,16 @@ export async function runEventLoop(fixture: Fixture, rounds: number): Promise<Ev
   const runs: Record<'sdk' | 'plain' | 'idle', Array<{ p99: number; max: number; wallMs: number }>> = { sdk: [], plain: [], idle: [] };
   // Warm both paths at this size first (JIT, allocator), outside any histogram.
   for (let i = 0; i < 2; i++) {
-    await sdkOpen(fixture.backend, bodies[i]!, fixture.clientKey, new Laps());
+    await asExchange(fixture.backend, (exchange) => sdkOpen(fixture.backend, bodies[i]!, fixture.clientKey, new Laps(), exchange));
     plainOpen(bodies[i]!, fixture.clientKeyObject);
   }
   await interleave(
     {
       sdk: async () => {
         collectGarbage();
-        const run = await underLoad(responses, (i) => sdkOpen(fixture.backend, bodies[i]!, fixture.clientKey, new Laps()));
+        const run = await underLoad(responses, (i) =>
+          asExchange(fixture.backend, (exchange) => sdkOpen(fixture.backend, bodies[i]!, fixture.clientKey, new Laps(), exchange)),
+        );
         runs.sdk.push(run);
         return { ms: run.wallMs };
       },

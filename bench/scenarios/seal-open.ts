@@ -8,7 +8,7 @@ import type { Fixture } from '../fixture';
 import { chatRequest, sizeLabel } from '../payloads';
 import { plainOpen, plainSeal } from '../plain-client';
 import { responseBody } from '../response-bodies';
-import { sdkOpen, sdkSeal } from '../sdk-paths';
+import { asExchange, sdkOpen, sdkSeal } from '../sdk-paths';
 
 export interface Contender extends Summary {
   /** Median time of each stage, ms. */
@@ -88,7 +88,7 @@ export async function runSealOpen(fixture: Fixture, floor: Floor, scale: number,
       {
         sdk: async () => {
           const laps = new Laps();
-          await sdkOpen(backend, body, fixture.clientKey, laps);
+          await asExchange(backend, (exchange) => sdkOpen(backend, body, fixture.clientKey, laps, exchange));
           return laps.result();
         },
         plain: () => {

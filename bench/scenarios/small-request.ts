@@ -8,7 +8,7 @@ import type { Fixture } from '../fixture';
 import { chatRequest } from '../payloads';
 import { plainOpen, plainSeal } from '../plain-client';
 import { responseBody } from '../response-bodies';
-import { sdkOpen, sdkSeal } from '../sdk-paths';
+import { asExchange, sdkOpen, sdkSeal } from '../sdk-paths';
 
 export interface SmallRequestResult {
   sdk: Summary & { stages: Record<string, number> };
@@ -23,15 +23,16 @@ export async function runSmallRequest(fixture: Fixture, floor: Floor, reps: numb
   const body = responseBody(1024, fixture.clientPublicKeyObject);
   const results = await interleave(
     {
-      sdk: async () => {
-        const sealLaps = new Laps();
-        await sdkSeal(fixture.backend, request, fixture.serverPublicKey, sealLaps);
-        const openLaps = new Laps();
-        await sdkOpen(fixture.backend, body, fixture.clientKey, openLaps);
-        const seal = sealLaps.result();
-        const open = openLaps.result();
-        return { ms: seal.ms + open.ms, stages: { ...prefixed('seal.', seal.stages!), ...prefixed('open.', open.stages!) } };
-      },
+      sdk: () =>
+        asExchange(fixture.backend, async (exchange) => {
+          const sealLaps = new Laps();
+          await sdkSeal(fixture.backend, request, fixture.serverPublicKey, sealLaps);
+          const openLaps = new Laps();
+          await sdkOpen(fixture.backend, body, fixture.clientKey, openLaps, exchange);
+          const seal = sealLaps.result();
+          const open = openLaps.result();
+          return { ms: seal.ms + open.ms, stages: { ...prefixed('seal.', seal.stages!), ...prefixed('open.', open.stages!) } };
+        }),
       plain: () => {
         const laps = new Laps();
         plainSeal(request, fixture.serverPublicKeyObject);
@@ -54,7 +55,7 @@ export async function runSmallRequest(fixture: Fixture, floor: Floor, reps: numb
         return { ms: nowMs() - start };
       },
     },
-    { reps, warmup: 5 },
+    { reps, warmup: 20 },
   );
   return {
     sdk: { ...summarize(results.sdk!.samples), stages: medianStages(results.sdk!.stages) },

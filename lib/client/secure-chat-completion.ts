@@ -4,7 +4,7 @@ import * as crypto from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { getBackend } from '../crypto';
-import type { CryptoBackend, CryptoOffload, Secret } from '../crypto';
+import type { CryptoBackend, CryptoOffload, Exchange, Secret } from '../crypto';
 import { verifyAttestation } from '../attestation';
 import type { AttestationVerification } from '../attestation';
 import { AttestationError, InvalidRequestError, NomyoError, SecurityError } from '../errors';
@@ -224,17 +224,26 @@ export class SecureChatCompletion {
     const timeoutMs = positiveOr(timeout, this.#timeoutMs, 'timeout');
 
     const plaintext = this.#backend.serializeJson(request, MAX_PLAINTEXT_BYTES);
+    const exchange = this.#backend.beginExchange();
     try {
       this.#logger.debug(`request serialized: ${plaintext.byteLength} bytes, ${plaintext.locked ? 'locked' : 'not locked'}`);
-      return await this.#send(plaintext, { baseUrl: baseUrl ?? this.#baseUrl, apiKey: key, tier, timeoutMs, signal });
+      return await this.#send(plaintext, { baseUrl: baseUrl ?? this.#baseUrl, apiKey: key, tier, timeoutMs, signal, exchange });
     } finally {
+      exchange.end();
       plaintext.dispose();
     }
   }
 
   async #send(
     plaintext: Secret,
-    ctx: { baseUrl: string; apiKey: string | undefined; tier: SecurityTier | undefined; timeoutMs: number; signal: AbortSignal | undefined },
+    ctx: {
+      baseUrl: string;
+      apiKey: string | undefined;
+      tier: SecurityTier | undefined;
+      timeoutMs: number;
+      signal: AbortSignal | undefined;
+      exchange: Exchange;
+    },
   ): Promise<OpenedResponse> {
     const keys = await this.#clientKeys();
     let refreshedServerKey = false;
@@ -278,7 +287,7 @@ export class SecureChatCompletion {
       }
 
       if (response.status === 200) {
-        return this.#openResponse(response.body, payloadId, keys.privateKey, ctx.tier, plaintext);
+        return this.#openResponse(response.body, payloadId, keys.privateKey, ctx, plaintext);
       }
       const error = errorFromResponse(response.status, response.headers, response.body);
       if (response.status === 400 && !refreshedServerKey && !this.#serverKeys.pinned && mentionsDecrypt(error.details)) {
@@ -304,10 +313,10 @@ export class SecureChatCompletion {
     body: Buffer,
     payloadId: string,
     privateKey: Parameters<CryptoBackend['open']>[1],
-    tier: SecurityTier | undefined,
+    ctx: { tier: SecurityTier | undefined; exchange: Exchange },
     requestPlaintext: Secret,
   ): Promise<OpenedResponse> {
-    const pkg = await this.#backend.openPackage(body, privateKey, { offload: this.#cryptoOffload });
+    const pkg = await this.#backend.openPackage(body, privateKey, { offload: this.#cryptoOffload, exchange: ctx.exchange });
     const secret = pkg.secret;
     if (pkg.payloadId !== undefined && pkg.payloadId !== payloadId) {
       secret.dispose();
@@ -331,7 +340,7 @@ export class SecureChatCompletion {
           ...(pkg.processedAt !== undefined ? { processed_at: pkg.processedAt } : {}),
           is_encrypted: true,
           encryption_algorithm: pkg.algorithm,
-          security_tier: tier ?? null,
+          security_tier: ctx.tier ?? null,
           memory_protection: protection,
         };
       },

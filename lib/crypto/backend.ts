@@ -1,8 +1,9 @@
 // What the client and the reference server need from cryptography, whichever
 // implementation serves it: the native addon, or node:crypto when it is absent.
 import type { JsonPath, JsonType, SealedFields } from '../native/binding';
+import type { Exchange } from './open-scheduler';
 
-export type { JsonPath, JsonType, SealedFields };
+export type { Exchange, JsonPath, JsonType, SealedFields };
 
 /** Opaque secret bytes. With the native backend they live in locked memory. */
 export interface Secret {
@@ -97,9 +98,12 @@ export interface CryptoBackend {
   /**
    * decodePackage() and open() in one: the package body's envelope is checked, its payload decrypted.
    * With `offload: 'auto'` (the default) a lone small response may be opened on the JS thread
-   * (see open-scheduler.ts); 'always' keeps every one on the threadpool.
+   * (see open-scheduler.ts); 'always' keeps every one on the threadpool. `exchange` is the one
+   * the body answers, from beginExchange().
    */
-  openPackage(body: Buffer, key: PrivateKeyHandle, options?: { offload?: CryptoOffload }): Promise<OpenedPackage>;
+  openPackage(body: Buffer, key: PrivateKeyHandle, options?: { offload?: CryptoOffload; exchange?: Exchange }): Promise<OpenedPackage>;
+  /** Counts a request/response exchange as in flight until its end(); see open-scheduler.ts. */
+  beginExchange(): Exchange;
   memoryFacts(): MemoryFacts;
   versions(): Record<string, string>;
 }

@@ -4,7 +4,7 @@ import type { CryptoBackend } from './backend';
 import { createNativeBackend } from './native-backend';
 import { createNodeCryptoBackend } from './node-crypto-backend';
 
-export type { CryptoBackend, CryptoOffload, OpenedPackage, PrivateKeyHandle, PublicKeyHandle, Secret, MemoryFacts, SealedFields } from './backend';
+export type { CryptoBackend, CryptoOffload, Exchange, OpenedPackage, PrivateKeyHandle, PublicKeyHandle, Secret, MemoryFacts, SealedFields } from './backend';
 
 let nativeBackend: CryptoBackend | undefined;
 let fallbackBackend: CryptoBackend | undefined;

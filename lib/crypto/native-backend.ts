@@ -91,7 +91,7 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
     },
     openPackage: async (body, key, options): Promise<OpenedPackage> => {
       const native = nativeKey(key);
-      const inline = options?.offload !== 'always' && (await scheduler.mayOpenInline(body.length));
+      const inline = options?.offload !== 'always' && (await scheduler.mayOpenInline(body.length, options?.exchange));
       const opened = inline
         ? mapErrors(() => binding.openPackageSync(body, native))
         : await scheduler.onThreadpool(() => mapErrorsAsync(() => binding.openPackage(body, native)));
@@ -105,6 +105,7 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
       };
     },
     open: (fields, key) => mapErrorsAsync(() => binding.open(fields, nativeKey(key))),
+    beginExchange: () => scheduler.beginExchange(),
     memoryFacts: (): MemoryFacts => {
       const facts = binding.memoryFacts();
       return {

@@ -401,6 +401,8 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
         ...(pkg.processedAt !== undefined ? { processedAt: pkg.processedAt } : {}),
       };
     },
+    // Every open here runs on the JS thread; there is nothing to schedule.
+    beginExchange: () => ({ end: () => undefined }),
     memoryFacts: (): MemoryFacts => ({
       nativeAddon: false,
       lockWorks: false,

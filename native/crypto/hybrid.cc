@@ -216,7 +216,8 @@ PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient) 
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, aes_key.data(), nonce) != 1) {
     throw EncryptFailed{};
   }
-  std::vector<uint8_t> slice(kSealSlice);
+  // Sized for this plaintext: a small request should not allocate and clear a full slice.
+  std::vector<uint8_t> slice(n < kSealSlice ? n : kSealSlice);
   for (size_t done = 0; done < n;) {
     size_t take = n - done < kSealSlice ? n - done : kSealSlice;
     int out_len = 0;
@@ -229,7 +230,8 @@ PackageBody SealPackageBody(const SecureRegion& plaintext, EVP_PKEY* recipient) 
     done += take;
   }
   int final_len = 0;
-  if (EVP_EncryptFinal_ex(ctx.get(), slice.data(), &final_len) != 1 || final_len != 0 ||
+  uint8_t final_block[16];  // GCM is a stream mode: Final writes nothing here
+  if (EVP_EncryptFinal_ex(ctx.get(), final_block, &final_len) != 1 || final_len != 0 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, tag) != 1) {
     throw EncryptFailed{};
   }

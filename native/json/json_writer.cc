@@ -27,22 +27,35 @@ class JsonWriter {
   JsonWriter(Napi::Env env, size_t limit)
       : env_(env), out_(4096, limit), scratch_(MakeRegion(4096)) {}
 
+  // Where a value sits, handed to its toJSON(key). Made into a JS string only
+  // when a toJSON is there to call, which is rare.
+  struct Holder {
+    napi_value key = nullptr;  // an object member's key
+    uint32_t index = 0;        // an array element's index, when key is null and in_array
+    bool in_array = false;
+  };
+
   // Returns false when `value` serializes to nothing (undefined, functions, symbols).
-  bool Write(napi_value holder_key, napi_value value) {
+  bool Write(const Holder& holder, napi_value value) {
     napi_valuetype type;
     Check(napi_typeof(env_, value, &type));
+    bool is_array = false;
     if (type == napi_object) {
-      value = UnboxPrimitive(value);
-      Check(napi_typeof(env_, value, &type));
+      Check(napi_is_array(env_, value, &is_array));
+      if (!is_array) {  // an array is never a boxed primitive
+        value = UnboxPrimitive(value);
+        Check(napi_typeof(env_, value, &type));
+      }
     }
     if (type == napi_object) {
       napi_value to_json = ToJsonMethod(value);
       if (to_json != nullptr) {
         napi_value result;
-        napi_value key = holder_key != nullptr ? holder_key : EmptyString();
+        napi_value key = HolderKey(holder);
         Check(napi_call_function(env_, value, to_json, 1, &key, &result));
         value = result;
         Check(napi_typeof(env_, value, &type));
+        if (type == napi_object) Check(napi_is_array(env_, value, &is_array));
       }
     }
     switch (type) {
@@ -61,7 +74,7 @@ class JsonWriter {
       case napi_string: WriteString(value); return true;
       case napi_bigint:
         throw MakeTypeError(env_, code::kNotSerializable, "a BigInt cannot be serialized to JSON");
-      case napi_object: WriteObjectOrArray(value); return true;
+      case napi_object: WriteObjectOrArray(value, is_array); return true;
     }
     return false;
   }
@@ -140,9 +153,21 @@ class JsonWriter {
     return primitive;
   }
 
+  napi_value HolderKey(const Holder& holder) {
+    if (holder.key != nullptr) return holder.key;
+    if (!holder.in_array) return EmptyString();
+    napi_value index, key;
+    Check(napi_create_uint32(env_, holder.index, &index));
+    Check(napi_coerce_to_string(env_, index, &key));
+    return key;
+  }
+
   napi_value ToJsonMethod(napi_value object) {
+    if (to_json_key_ == nullptr) {
+      Check(napi_create_string_utf8(env_, "toJSON", NAPI_AUTO_LENGTH, &to_json_key_));
+    }
     napi_value method;
-    Check(napi_get_named_property(env_, object, "toJSON", &method));
+    Check(napi_get_property(env_, object, to_json_key_, &method));
     napi_valuetype type;
     Check(napi_typeof(env_, method, &type));
     return type == napi_function ? method : nullptr;
@@ -298,7 +323,7 @@ class JsonWriter {
     out_.append('"');
   }
 
-  void WriteObjectOrArray(napi_value value) {
+  void WriteObjectOrArray(napi_value value, bool is_array) {
     for (napi_value seen : stack_) {
       bool same;
       Check(napi_strict_equals(env_, seen, value, &same));
@@ -311,8 +336,6 @@ class JsonWriter {
       throw MakeTypeError(env_, code::kNotSerializable, "the value is nested too deeply");
     }
     stack_.push_back(value);
-    bool is_array;
-    Check(napi_is_array(env_, value, &is_array));
     if (is_array) {
       WriteArray(value);
     } else {
@@ -327,12 +350,12 @@ class JsonWriter {
     out_.append('[');
     for (uint32_t i = 0; i < length; i++) {
       if (i > 0) out_.append(',');
-      napi_value element, index;
+      napi_value element;
       Check(napi_get_element(env_, array, i, &element));
-      Check(napi_create_uint32(env_, i, &index));
-      napi_value index_key;
-      Check(napi_coerce_to_string(env_, index, &index_key));
-      if (!Write(index_key, element)) out_.append("null");
+      Holder holder;
+      holder.index = i;
+      holder.in_array = true;
+      if (!Write(holder, element)) out_.append("null");
     }
     out_.append(']');
   }
@@ -355,7 +378,9 @@ class JsonWriter {
       if (!first) out_.append(',');
       WriteString(key);
       out_.append(':');
-      if (Write(key, member)) {
+      Holder holder;
+      holder.key = key;
+      if (Write(holder, member)) {
         first = false;
       } else {
         out_.rewind(mark);  // the member serialized to nothing
@@ -369,6 +394,7 @@ class JsonWriter {
   SharedRegion scratch_;
   std::vector<napi_value> stack_;
   napi_value object_to_string_ = nullptr;
+  napi_value to_json_key_ = nullptr;
 };
 
 }  // namespace
@@ -376,7 +402,7 @@ class JsonWriter {
 SharedRegion SerializeJson(Napi::Env env, Napi::Value value, size_t limit) {
   JsonWriter writer(env, limit);
   try {
-    if (!writer.Write(nullptr, value)) {
+    if (!writer.Write({}, value)) {
       throw MakeTypeError(env, code::kNotSerializable, "the value has no JSON representation");
     }
   } catch (const LimitExceeded&) {

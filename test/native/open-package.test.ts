@@ -8,7 +8,7 @@
 import { createHook } from 'node:async_hooks';
 import * as crypto from 'node:crypto';
 import { decodePackage, encodePackage } from '../../lib/protocol/package';
-import type { CryptoBackend, PrivateKeyHandle, PublicKeyHandle } from '../../lib/crypto';
+import type { CryptoBackend, Exchange, PrivateKeyHandle, PublicKeyHandle } from '../../lib/crypto';
 import { createNativeBackend } from '../../lib/crypto/native-backend';
 import { backends, productionBinding } from '../helpers/backends';
 import { caught, codeOf } from '../helpers/outcome';
@@ -158,6 +158,50 @@ describe('where a small response is opened (native backend)', () => {
     // operation takes far longer than what remains of the iteration.
     const jobs = await threadpoolJobs(() => Promise.all([open(large), open(small)]));
     expect(jobs).toBe(2);
+  });
+
+  /** Whether opening `body` as part of `exchange` let a loop turn (an immediate queued first) pass. */
+  async function waitedForLoopTurn(body: Buffer, exchange: Exchange | undefined): Promise<boolean> {
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const { secret } = await backend.openPackage(body, key, exchange ? { exchange } : undefined);
+    secret.dispose();
+    return turned;
+  }
+
+  it('opens the response of the only exchange in flight at once, on the JS thread', async () => {
+    const exchange = backend.beginExchange();
+    try {
+      let waited = true;
+      expect(await threadpoolJobs(async () => (waited = await waitedForLoopTurn(small, exchange)))).toBe(0);
+      expect(waited).toBe(false);
+    } finally {
+      exchange.end();
+    }
+  });
+
+  it('waits for the loop turn when the exchange is not the only one, has ended, or is not named', async () => {
+    const mine = backend.beginExchange();
+    const other = backend.beginExchange();
+    expect(await waitedForLoopTurn(small, mine)).toBe(true);
+    other.end();
+    other.end(); // idempotent: does not end `mine` too
+    expect(await waitedForLoopTurn(small, mine)).toBe(false);
+    expect(await waitedForLoopTurn(small, undefined)).toBe(true);
+    mine.end();
+    expect(await waitedForLoopTurn(small, mine)).toBe(true);
+  });
+
+  it('sends the only exchange to the threadpool when its response is large, or when asked to', async () => {
+    const exchange = backend.beginExchange();
+    try {
+      expect(await threadpoolJobs(() => backend.openPackage(large, key, { exchange }).then((o) => o.secret.dispose()))).toBe(1);
+      expect(
+        await threadpoolJobs(() => backend.openPackage(small, key, { exchange, offload: 'always' }).then((o) => o.secret.dispose())),
+      ).toBe(1);
+    } finally {
+      exchange.end();
+    }
   });
 
   it('fails the same way inline and on the threadpool', async () => {
