@@ -12,6 +12,7 @@
         "native/attestation/tpm_wire.cc",
         "native/attestation/tss2_mu_loader.cc",
         "native/crypto/base64.cc",
+        "native/crypto/crypto_threads.cc",
         "native/crypto/hybrid.cc",
         "native/crypto/hybrid_bindings.cc",
         "native/crypto/package_envelope.cc",

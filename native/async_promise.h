@@ -29,24 +29,42 @@ class PromiseWorker : public Napi::AsyncWorker {
       result_ = work_();
     } catch (...) {
       failure_ = ClassifyCurrentException();
-      SetError(failure_.message);
+      failed_ = true;
     }
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(settle_(env, result_));
-    } catch (const Napi::Error& error) {
-      deferred_.Reject(error.Value());
+  // Settles the promise. When a worker thread is terminated with work in
+  // flight, its environment is torn down around this call: nothing can be
+  // made or settled any more, and an exception let out of here would abort
+  // the whole process. Such a promise is dropped with its environment.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      Napi::HandleScope scope(env);
+      try {
+        if (failed_) {
+          deferred_.Reject(MakeError(env, failure_.code, failure_.message.c_str()).Value());
+        } else {
+          deferred_.Resolve(settle_(env, result_));
+        }
+      } catch (const Napi::Error& error) {
+        RejectIfStillPossible(error.Value());
+      } catch (...) {
+        RejectIfStillPossible(Napi::Value());
+      }
     }
-  }
-
-  void OnError(const Napi::Error&) override {
-    deferred_.Reject(MakeError(Env(), failure_.code, failure_.message.c_str()).Value());
+    Destroy();
   }
 
  private:
+  void RejectIfStillPossible(Napi::Value reason) noexcept {
+    try {
+      if (reason.IsEmpty()) reason = MakeError(Env(), code::kOutOfMemory, "out of memory").Value();
+      deferred_.Reject(reason);
+    } catch (...) {
+      // The environment is going away; so does the promise.
+    }
+  }
+
   PromiseWorker(Napi::Env env, Work work, Settle settle)
       : Napi::AsyncWorker(env, "nomyo"),
         deferred_(Napi::Promise::Deferred::New(env)),
@@ -57,6 +75,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Work work_;
   Settle settle_;
   Result result_{};
+  bool failed_ = false;
   NativeFailure failure_{code::kOutOfMemory, "out of memory"};
 };
 

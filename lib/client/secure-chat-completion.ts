@@ -74,10 +74,11 @@ export interface SecureChatCompletionOptions {
   trustedAikKeys?: string[];
   /**
    * Where responses are decrypted (the RSA private operation, ~4 ms). 'auto'
-   * (default): on the threadpool, except a response of at most 64 KiB that
-   * arrives while no other is being decrypted, which is decrypted on the JS
-   * thread (the threadpool round trip would add more latency than it saves).
-   * 'always': every response on the threadpool; the event loop never runs it.
+   * (default): off the JS thread, on the addon's crypto threads (one per CPU),
+   * except a response of at most 64 KiB that arrives while no other is being
+   * decrypted, which is decrypted on the JS thread (the round trip to another
+   * thread would add more latency than it saves). 'always': every response
+   * off the JS thread; the event loop never runs it.
    */
   cryptoOffload?: CryptoOffload;
 }

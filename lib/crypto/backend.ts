@@ -98,7 +98,7 @@ export interface CryptoBackend {
   /**
    * decodePackage() and open() in one: the package body's envelope is checked, its payload decrypted.
    * With `offload: 'auto'` (the default) a lone small response may be opened on the JS thread
-   * (see open-scheduler.ts); 'always' keeps every one on the threadpool. `exchange` is the one
+   * (see open-scheduler.ts); 'always' keeps every one off it. `exchange` is the one
    * the body answers, from beginExchange().
    */
   openPackage(body: Buffer, key: PrivateKeyHandle, options?: { offload?: CryptoOffload; exchange?: Exchange }): Promise<OpenedPackage>;

@@ -94,7 +94,7 @@ export function createNativeBackend(binding: NativeBinding): CryptoBackend {
       const inline = options?.offload !== 'always' && (await scheduler.mayOpenInline(body.length, options?.exchange));
       const opened = inline
         ? mapErrors(() => binding.openPackageSync(body, native))
-        : await scheduler.onThreadpool(() => mapErrorsAsync(() => binding.openPackage(body, native)));
+        : await scheduler.offload(() => mapErrorsAsync(() => binding.openPackage(body, native)));
       let processedAt: unknown;
       if (opened.processed_at !== undefined) processedAt = JSON.parse(opened.processed_at) as unknown;
       return {

@@ -1,12 +1,13 @@
-// Where a response is opened: the threadpool, or the JS thread.
+// Where a response is opened: off the JS thread, or on it.
 //
 // Opening costs one RSA-4096 private operation (about 4 ms) whatever the size.
-// On the threadpool the event loop stays free and several responses use
-// several cores, but the round trip there and back costs a lone small
-// response about 0.3 ms of latency (two thread wake-ups), more than the AES
-// and JSON work around it. So a small response that arrives alone, while no
-// other is being opened, is opened on the JS thread; anything larger, or
-// anything that has company, goes to the threadpool.
+// Off the JS thread (a threadpool job whose work runs on one of the addon's
+// crypto threads, native/crypto/crypto_threads.h) the event loop stays free and
+// several responses use several cores, but the round trip there and back costs
+// a lone small response about 0.2 ms of latency (the wake-ups of the threads
+// that carry it), more than the AES and JSON work around it. So a small
+// response that arrives alone, while no other is being opened, is opened on
+// the JS thread; anything larger, or anything that has company, is offloaded.
 //
 // "Alone" is known at once when the response belongs to the only exchange in
 // flight: no other response can be on its way. Otherwise it is decided once
@@ -20,11 +21,11 @@ export interface Exchange {
   end(): void;
 }
 
-/** Larger responses are always opened on the threadpool. */
+/** Larger responses are always offloaded. */
 export const INLINE_OPEN_MAX_BYTES = 64 * 1024;
 
 export class OpenScheduler {
-  #onThreadpool = 0;
+  #offloaded = 0;
   #cohort: { size: number; settled: Promise<number> } | undefined;
   readonly #exchanges = new Set<Exchange>();
 
@@ -41,18 +42,18 @@ export class OpenScheduler {
    */
   async mayOpenInline(bodyBytes: number, exchange?: Exchange): Promise<boolean> {
     if (bodyBytes > INLINE_OPEN_MAX_BYTES) return false;
-    if (this.#isOnlyExchange(exchange) && this.#onThreadpool === 0 && this.#cohort === undefined) return true;
+    if (this.#isOnlyExchange(exchange) && this.#offloaded === 0 && this.#cohort === undefined) return true;
     const cohortSize = await this.#join();
-    return cohortSize === 1 && this.#onThreadpool === 0;
+    return cohortSize === 1 && this.#offloaded === 0;
   }
 
-  /** Runs `open` on the threadpool, counted so that small ones know they have company. */
-  async onThreadpool<T>(open: () => Promise<T>): Promise<T> {
-    this.#onThreadpool++;
+  /** Runs `open`, which is offloaded, counted so that small ones know they have company. */
+  async offload<T>(open: () => Promise<T>): Promise<T> {
+    this.#offloaded++;
     try {
       return await open();
     } finally {
-      this.#onThreadpool--;
+      this.#offloaded--;
     }
   }
 

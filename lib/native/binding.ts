@@ -172,7 +172,7 @@ export interface NativeBinding {
   PublicKey: NativePublicKeyStatic;
   seal(plaintext: NativeSecureBuffer, recipient: NativePublicKey | NativePrivateKey): Promise<SealedFields>;
   open(fields: SealedFields, key: NativePrivateKey): Promise<NativeSecureBuffer>;
-  /** Reads the package envelope from `body` and decrypts it, both on the threadpool. */
+  /** Reads the package envelope from `body` and decrypts it, both on a crypto thread. */
   openPackage(
     body: Buffer,
     key: NativePrivateKey,

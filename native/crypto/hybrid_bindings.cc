@@ -3,6 +3,7 @@
 #include "../async_promise.h"
 #include "../keys/key_objects.h"
 #include "../secure_memory/secure_buffer.h"
+#include "crypto_threads.h"
 #include "hybrid.h"
 #include "package_envelope.h"
 
@@ -20,7 +21,10 @@ Napi::Value SealBinding(const Napi::CallbackInfo& info) {
   SharedRegionUse plaintext = UseRegion(SecureBuffer::FromArgument(info[0], "plaintext"));
   SharedPkey recipient = PublicKey::FromArgument(info[1], "recipient");
   return PromiseWorker<PackageFields>::Run(
-      env, [plaintext, recipient] { return Seal(**plaintext, recipient.get()); },
+      env,
+      [plaintext, recipient] {
+        return OnCryptoThread([&] { return Seal(**plaintext, recipient.get()); });
+      },
       [](Napi::Env env, PackageFields& fields) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set(kCiphertext, fields.ciphertext);
@@ -66,7 +70,10 @@ Napi::Value SealPackageBinding(const Napi::CallbackInfo& info) {
     return deferred.Promise();
   }
   return PromiseWorker<PackageBody>::Run(
-      env, [plaintext, recipient] { return SealPackageBody(**plaintext, recipient.get()); },
+      env,
+      [plaintext, recipient] {
+        return OnCryptoThread([&] { return SealPackageBody(**plaintext, recipient.get()); });
+      },
       [](Napi::Env env, PackageBody& body) { return BodyToBuffer(env, body); });
 }
 
@@ -108,7 +115,11 @@ Napi::Value OpenPackageBinding(const Napi::CallbackInfo& info) {
   const uint8_t* data = buffer.Data();
   size_t size = buffer.Length();
   return PromiseWorker<OpenedPackage>::Run(
-      env, [body, data, size, key] { return OpenBody(data, size, key.get()); }, OpenedToJs);
+      env,
+      [body, data, size, key] {
+        return OnCryptoThread([&] { return OpenBody(data, size, key.get()); });
+      },
+      OpenedToJs);
 }
 
 // openPackageSync(body, privateKey): the same on the JS thread, for a lone small
@@ -142,7 +153,10 @@ Napi::Value OpenBinding(const Napi::CallbackInfo& info) {
                        StringField(object, kTag), StringField(object, kEncryptedKey)};
   SharedPkey key = PrivateKey::FromArgument(info[1], "privateKey");
   return PromiseWorker<SharedRegion>::Run(
-      env, [fields = std::move(fields), key] { return Open(fields, key.get()); },
+      env,
+      [fields = std::move(fields), key] {
+        return OnCryptoThread([&] { return Open(fields, key.get()); });
+      },
       [](Napi::Env env, SharedRegion& plaintext) -> Napi::Value {
         return SecureBuffer::Create(env, std::move(plaintext));
       });

@@ -1,16 +1,25 @@
 // The core's C++ parts run under ASan and UBSan (ctest), outside Node: secure
-// regions, base64, the hybrid scheme, RSA keys and the JSON scanner. Node's own
+// regions, base64, the hybrid scheme, RSA keys, the JSON scanner and the
+// crypto threads. Node's own
 // tests (jest) cover the same code through the addon.
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <set>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../crypto/base64.h"
+#include "../crypto/crypto_threads.h"
 #include "../crypto/hybrid.h"
 #include "../json/json_scan.h"
 #include "../keys/rsa_key.h"
@@ -421,6 +430,52 @@ void JsonScan() {
         "nesting past the limit refused");
 }
 
+// Many callers at once, as the threadpool's threads are: every job runs once,
+// on a crypto thread, never more of them at a time than there are crypto
+// threads, and each caller gets its own result or its own exception back.
+void CryptoThreads() {
+  const unsigned threads = nomyo::CryptoThreadCount();
+  Check(threads >= 1 && threads <= std::thread::hardware_concurrency(),
+        "one crypto thread per CPU at most");
+  std::atomic<int> running{0};
+  std::atomic<int> most_at_once{0};
+  std::atomic<int> wrong{0};
+  std::atomic<int> ran_elsewhere{0};
+  std::vector<std::thread> callers;
+  for (int caller = 0; caller < 8; caller++) {
+    callers.emplace_back([&, caller] {
+      const pthread_t me = pthread_self();
+      for (int round = 0; round < 50; round++) {
+        const int expected = caller * 1000 + round;
+        try {
+          int got = nomyo::OnCryptoThread([&] {
+            int now = ++running;
+            int seen = most_at_once.load();
+            while (now > seen && !most_at_once.compare_exchange_weak(seen, now)) {
+            }
+            if (!pthread_equal(pthread_self(), me)) ran_elsewhere++;
+            char name[16] = {0};
+            pthread_getname_np(pthread_self(), name, sizeof name);
+            if (strcmp(name, "nomyo-crypto") != 0) wrong++;
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+            running--;
+            if (round % 7 == 3) throw std::runtime_error("job failed");
+            return expected;
+          });
+          if (got != expected || round % 7 == 3) wrong++;
+        } catch (const std::runtime_error& error) {
+          if (round % 7 != 3 || strcmp(error.what(), "job failed") != 0) wrong++;
+        }
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  Check(wrong.load() == 0, "each caller gets its own result or exception, from a crypto thread");
+  Check(ran_elsewhere.load() == 8 * 50, "every job ran on a crypto thread, not its caller's");
+  Check(most_at_once.load() >= 1 && most_at_once.load() <= static_cast<int>(threads),
+        "never more jobs at once than crypto threads");
+}
+
 }  // namespace
 
 int main() {
@@ -431,6 +486,7 @@ int main() {
   GcmKnownAnswer();
   HybridAndKeys();
   JsonScan();
+  CryptoThreads();
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }
