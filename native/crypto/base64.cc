@@ -321,6 +321,14 @@ bool Base64DecodeStrictTo(const char* text, size_t size, uint8_t* out, size_t* o
   return Decode(text, size, out, out_size, HaveAvx2());
 }
 
+std::optional<size_t> Base64DecodedLength(const char* text, size_t size) {
+  if (size % 4 != 0) return std::nullopt;
+  size_t padding = 0;
+  while (padding < size && padding < 3 && text[size - 1 - padding] == '=') padding++;
+  if (padding > 2) return std::nullopt;
+  return size / 4 * 3 - padding;
+}
+
 std::optional<std::vector<uint8_t>> Base64DecodeStrict(const char* text, size_t size) {
   if (size % 4 != 0) return std::nullopt;  // before allocating for it
   std::vector<uint8_t> out(Base64MaxDecodedLength(size));

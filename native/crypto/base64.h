@@ -28,6 +28,10 @@ constexpr size_t Base64MaxDecodedLength(size_t text_size) { return text_size / 4
 // of `out` are unspecified and *out_size is untouched.
 bool Base64DecodeStrictTo(const char* text, size_t size, uint8_t* out, size_t* out_size);
 
+// What `text` decodes to in length, should it be canonical base64: nullopt when
+// its length or padding alone rule that out. Its characters are not checked.
+std::optional<size_t> Base64DecodedLength(const char* text, size_t size);
+
 // nullopt unless `text` is canonical base64 of some byte string.
 std::optional<std::vector<uint8_t>> Base64DecodeStrict(const char* text, size_t size);
 inline std::optional<std::vector<uint8_t>> Base64DecodeStrict(const std::string& text) {

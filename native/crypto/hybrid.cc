@@ -98,8 +98,9 @@ SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uin
   return plaintext;
 }
 
-void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
-                    size_t size, const uint8_t* tag, SecureRegion& plaintext) {
+namespace {
+
+CipherCtxPtr StartGcmDecrypt(const SecureRegion& key, const uint8_t* nonce) {
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   if (key.size() != kAesKeyBytes || !ctx ||
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
@@ -107,25 +108,69 @@ void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), nonce) != 1) {
     throw DecryptFailed{};
   }
-  // Plaintext is written only into secure memory, and the caller wipes the
-  // region if the tag does not verify; nothing is released before that check.
-  if (plaintext.size() < size) throw DecryptFailed{};
+  return ctx;
+}
+
+// Decrypts `size` bytes to `out`; returns how many it wrote (all of them: GCM is a stream mode).
+size_t GcmDecryptUpdate(EVP_CIPHER_CTX* ctx, const uint8_t* ciphertext, size_t size, uint8_t* out) {
   size_t done = 0;
   while (done < size) {
     size_t n = size - done < kGcmSlice ? size - done : kGcmSlice;
     int out_len = 0;
-    if (EVP_DecryptUpdate(ctx.get(), plaintext.data() + done, &out_len, ciphertext + done,
-                          static_cast<int>(n)) != 1) {
+    if (EVP_DecryptUpdate(ctx, out + done, &out_len, ciphertext + done, static_cast<int>(n)) != 1) {
       throw DecryptFailed{};
     }
     done += static_cast<size_t>(out_len);
   }
+  return done;
+}
+
+void FinishGcmDecrypt(EVP_CIPHER_CTX* ctx, const uint8_t* tag, uint8_t* out) {
   int final_len = 0;
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes,
-                          const_cast<uint8_t*>(tag)) != 1 ||
-      EVP_DecryptFinal_ex(ctx.get(), plaintext.data() + done, &final_len) != 1) {
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kGcmTagBytes, const_cast<uint8_t*>(tag)) !=
+          1 ||
+      EVP_DecryptFinal_ex(ctx, out, &final_len) != 1) {
     throw DecryptFailed{};
   }
+}
+
+// Base64 text decoded per step: a multiple of 4 characters, small enough to stay in cache.
+constexpr size_t kOpenTextSlice = 4 * 16 * 1024;
+
+}  // namespace
+
+void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
+                    size_t size, const uint8_t* tag, SecureRegion& plaintext) {
+  CipherCtxPtr ctx = StartGcmDecrypt(key, nonce);
+  // Plaintext is written only into secure memory, and the caller wipes the
+  // region if the tag does not verify; nothing is released before that check.
+  if (plaintext.size() < size) throw DecryptFailed{};
+  size_t done = GcmDecryptUpdate(ctx.get(), ciphertext, size, plaintext.data());
+  FinishGcmDecrypt(ctx.get(), tag, plaintext.data() + done);
+}
+
+void GcmDecryptBase64Into(const SecureRegion& key, const uint8_t* nonce, const char* text,
+                          size_t text_size, const uint8_t* tag, SecureRegion& plaintext) {
+  std::optional<size_t> size = Base64DecodedLength(text, text_size);
+  if (!size || plaintext.size() < *size) throw DecryptFailed{};
+  CipherCtxPtr ctx = StartGcmDecrypt(key, nonce);
+  std::vector<uint8_t> slice(
+      Base64MaxDecodedLength(text_size < kOpenTextSlice ? text_size : kOpenTextSlice));
+  size_t done = 0;
+  for (size_t at = 0; at < text_size;) {
+    size_t take = text_size - at < kOpenTextSlice ? text_size - at : kOpenTextSlice;
+    size_t decoded = 0;
+    // Padding belongs at the very end: a slice before the last must decode to its full length.
+    if (!Base64DecodeStrictTo(text + at, take, slice.data(), &decoded) ||
+        (at + take < text_size && decoded != Base64MaxDecodedLength(take)) ||
+        done + decoded > *size) {
+      throw DecryptFailed{};
+    }
+    done += GcmDecryptUpdate(ctx.get(), slice.data(), decoded, plaintext.data() + done);
+    at += take;
+  }
+  if (done != *size) throw DecryptFailed{};
+  FinishGcmDecrypt(ctx.get(), tag, plaintext.data() + done);
 }
 
 void SetAesKeyObserver(AesKeyObserver observer) { g_key_observer.store(observer); }

@@ -40,6 +40,12 @@ SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uin
 // bytes: the caller must let it be wiped, never hand it out.
 void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
                     size_t size, const uint8_t* tag, SecureRegion& plaintext);
+// GcmDecryptInto for a ciphertext still in (strict, unescaped) base64, decoded a
+// slice at a time as it is decrypted: a large ciphertext is never written out
+// whole and read back. `plaintext` has room for all of it; text that is not
+// canonical base64 fails as a wrong tag does.
+void GcmDecryptBase64Into(const SecureRegion& key, const uint8_t* nonce, const char* text,
+                          size_t text_size, const uint8_t* tag, SecureRegion& plaintext);
 
 // The RSA-OAEP step of Open alone: the 32-byte AES key, in secure memory.
 SharedRegion UnwrapAesKey(const uint8_t* wrapped, size_t wrapped_size, EVP_PKEY* private_key);

@@ -214,23 +214,21 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
   if (!nonce || !tag || nonce->size() != kGcmNonceBytes || tag->size() != kGcmTagBytes) {
     throw DecryptFailed{};
   }
+  // Plain base64 (as every encoder writes it) is decoded slice by slice as it is
+  // decrypted, once the key is known; a ciphertext written with escapes is
+  // unescaped and decoded here.
   const char* text = reinterpret_cast<const char*>(body + envelope.ciphertext.begin + 1);
   const size_t text_size = envelope.ciphertext.end - envelope.ciphertext.begin - 2;
-  std::optional<std::vector<uint8_t>> escaped;  // only for a ciphertext written with escapes
-  std::unique_ptr<uint8_t[]> plain_text;
-  const uint8_t* ciphertext = nullptr;
+  std::optional<std::vector<uint8_t>> escaped;
   size_t ciphertext_size = 0;
   if (memchr(text, '\\', text_size) != nullptr) {
     escaped = DecodeBase64Field(body, envelope.ciphertext);
     if (!escaped) throw DecryptFailed{};
-    ciphertext = escaped->data();
     ciphertext_size = escaped->size();
   } else {
-    plain_text.reset(new uint8_t[Base64MaxDecodedLength(text_size) + 1]);
-    if (!Base64DecodeStrictTo(text, text_size, plain_text.get(), &ciphertext_size)) {
-      throw DecryptFailed{};
-    }
-    ciphertext = plain_text.get();
+    std::optional<size_t> length = Base64DecodedLength(text, text_size);
+    if (!length) throw DecryptFailed{};
+    ciphertext_size = *length;
   }
   // Made now, to overlap the RSA operation; a failure to map it counts only
   // once the key is known good, as it would one after the other.
@@ -254,7 +252,12 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
     throw DecryptFailed{};
   }
   if (region_failure) std::rethrow_exception(region_failure);
-  GcmDecryptInto(*aes_key, nonce->data(), ciphertext, ciphertext_size, tag->data(), *plaintext);
+  if (escaped) {
+    GcmDecryptInto(*aes_key, nonce->data(), escaped->data(), escaped->size(), tag->data(),
+                   *plaintext);
+  } else {
+    GcmDecryptBase64Into(*aes_key, nonce->data(), text, text_size, tag->data(), *plaintext);
+  }
   return plaintext;
 }
 

@@ -1,7 +1,8 @@
 // libFuzzer: strict base64. Both decoders (the dispatched one, which may take a vector path,
 // and the portable one) must accept exactly what an obvious reference decoder accepts, with
 // the same bytes, and whatever decodes must re-encode to the same text. The input is also
-// encoded as data, whole and in two slices, by both encoders, and must decode back.
+// encoded as data, whole and in two slices, by both encoders, and must decode back. The
+// length the decoder predicts from length and padding alone must match whenever it decodes.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -69,6 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const auto decoded = nomyo::Base64DecodeStrict(text, size);
   if (decoded.has_value() != valid || (valid && *decoded != want)) abort();
+  // The length known from the text's length and padding alone: exact whenever it decodes.
+  const auto length = nomyo::Base64DecodedLength(text, size);
+  if (valid && (!length || *length != want.size())) abort();
 
   if (valid) {
     for (Encoder encode : kEncoders) {

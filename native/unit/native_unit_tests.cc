@@ -1,11 +1,9 @@
 // The core's C++ parts run under ASan and UBSan (ctest), outside Node: secure
-// regions, base64, the hybrid scheme, RSA keys, the JSON scanner and the
-// crypto threads. Node's own
-// tests (jest) cover the same code through the addon.
+// regions, base64, the hybrid scheme, RSA keys, the JSON scanner and the crypto
+// threads. Node's own tests (jest) cover the same code through the addon.
 #include <openssl/evp.h>
-#include <sodium.h>
-
 #include <pthread.h>
+#include <sodium.h>
 
 #include <atomic>
 #include <chrono>

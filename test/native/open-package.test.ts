@@ -87,7 +87,27 @@ describe('large package bodies open the same on both backends, whatever a guess 
     ['not valid JSON after the key', () => `${encodePackage(fields)},`, 'error NOMYO_BAD_PACKAGE'],
     ['a control character in the ciphertext string', () => encodePackage({ ...fields, ciphertext: `${fields.ciphertext.slice(0, 100)}\n${fields.ciphertext.slice(100)}` }), 'error NOMYO_BAD_PACKAGE'],
     ['no version', () => encodePackage(fields).replace('"version":"1.0",', ''), 'error NOMYO_BAD_PACKAGE'],
+    [
+      // The native side decodes the ciphertext 64 KiB of text at a time: a padded
+      // quantum ending the first slice is canonical on its own, never as a whole.
+      'padding in the middle of the ciphertext, where a slice ends',
+      () => encodePackage({ ...fields, ciphertext: `${fields.ciphertext.slice(0, 65532)}AA==${fields.ciphertext.slice(65536)}` }),
+      'error NOMYO_DECRYPT_FAILED',
+    ],
+    ['the ciphertext short of its last quantum', () => encodePackage({ ...fields, ciphertext: fields.ciphertext.slice(0, -4) }), 'error NOMYO_DECRYPT_FAILED'],
+    ['the ciphertext one character short', () => encodePackage({ ...fields, ciphertext: fields.ciphertext.slice(0, -1) }), 'error NOMYO_DECRYPT_FAILED'],
   ];
+
+  it('opens a ciphertext whose length is no multiple of 3 (padded base64) the same on both', async () => {
+    const bytes = crypto.randomBytes(LARGE + 1);
+    const plaintext = native.secretFromBytes(bytes);
+    const body = await native.sealPackage(plaintext, recipient);
+    plaintext.dispose();
+    expect(decodePackage(body).fields.ciphertext.endsWith('==')).toBe(true);
+    const hash = crypto.createHash('sha256').update(bytes).digest('hex');
+    expect(await outcome(native, body, nativeKey)).toBe(hash);
+    expect(await outcome(fallback, body, fallbackKey)).toBe(hash);
+  });
 
   it.each(bodies)('%s', async (_what, make, expected) => {
     const body = Buffer.from(make());
