@@ -3,6 +3,7 @@ import * as crypto from 'node:crypto';
 import { APIError, InvalidRequestError, NomyoError, SecureChatCompletion } from '../../lib';
 import { endpointUrl } from '../../lib/client/endpoint-url';
 import type { ChatCompletionCreateParams } from '../../lib';
+import { getBackend } from '../../lib/crypto';
 import { decodePackage } from '../../lib/protocol/package';
 import type { ReferenceServer } from '../../lib/server';
 import {
@@ -12,10 +13,10 @@ import {
   itLeaksNoSecretsInErrors,
   rejectionOf,
 } from './support/canaries';
-import { ask, echoOf, UUID_V4 } from './support/fixtures';
+import { ask, echoOf, itNative, UUID_V4 } from './support/fixtures';
 import { clientWithKeys, makeTempDir, removeTempDirs, spkiDer, writeKeyPair } from './support/keys';
 import type { KeyFiles } from './support/keys';
-import { headerOf, startFaultServer, startRecordingProxy, startReference } from './support/servers';
+import { closedPort, headerOf, startFaultServer, startRecordingProxy, startReference } from './support/servers';
 import type { FaultServer, RecordingProxy } from './support/servers';
 
 const MAX_PLAINTEXT_BYTES = 10 * 1024 * 1024;
@@ -69,6 +70,41 @@ describe('round trip against the reference server', () => {
       }
     }
     expect(() => new SecureChatCompletion({ cryptoOffload: 'sometimes' as never })).toThrow(InvalidRequestError);
+  });
+
+  // A lone response skips the loop turn that looks for company only while its
+  // exchange is the only one counted in flight: one create() left counted
+  // (a failed one, say) would make every later response wait that turn.
+  itNative('counts each create() in flight only until it settles, a failed one too', async () => {
+    const backend = getBackend();
+    const key = await backend.generateKeyPair(2048);
+    const body = await backend.sealPackage(backend.secretFromString('{"a":1}'), backend.importPublicKey(key.publicKeyPem()));
+    const loneResponseWaitsATurn = async (): Promise<boolean> => {
+      const exchange = backend.beginExchange();
+      let turned = false;
+      setImmediate(() => (turned = true));
+      try {
+        (await backend.openPackage(body, key, { exchange })).secret.dispose();
+      } finally {
+        exchange.end();
+      }
+      return turned;
+    };
+    const unreachable = await clientWithKeys(keys, { baseUrl: `http://127.0.0.1:${await closedPort()}`, allowHttp: true, maxRetries: 0 });
+    try {
+      expect(await loneResponseWaitsATurn()).toBe(false);
+      expect((await client.create(ask('counted'))).choices[0]!.message.content).toBe(echoOf('counted'));
+      expect(await loneResponseWaitsATurn()).toBe(false);
+      await rejectionOf(unreachable.create(ask('never sent')));
+      expect(await loneResponseWaitsATurn()).toBe(false);
+      // While a create() is in flight, the response has company.
+      const inFlight = client.create(ask('in flight'));
+      expect(await loneResponseWaitsATurn()).toBe(true);
+      await inFlight;
+    } finally {
+      unreachable.close();
+      key.dispose();
+    }
   });
 
   it('returns the decrypted chat.completion answering the request', async () => {
