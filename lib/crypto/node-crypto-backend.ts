@@ -256,7 +256,9 @@ export function createNodeCryptoBackend(fallbackReason: string): CryptoBackend {
       const ciphertext = decodeField(fields.ciphertext);
       const nonce = decodeField(fields.nonce, GCM_NONCE_BYTES);
       const tag = decodeField(fields.tag, GCM_TAG_BYTES);
-      aesKey = Buffer.from(await crypto.subtle.decrypt(RSA_OAEP, await oaepKey, decodeField(fields.encrypted_aes_key)));
+      // RFC 8017 7.1.2: exactly as long as the modulus (WebCrypto, like OpenSSL, also takes a shorter one).
+      const wrapped = decodeField(fields.encrypted_aes_key, Math.ceil(key.bits / 8));
+      aesKey = Buffer.from(await crypto.subtle.decrypt(RSA_OAEP, await oaepKey, wrapped));
       if (aesKey.length !== AES_KEY_BYTES) throw new Error('bad key');
       const gcmKey = await crypto.subtle.importKey('raw', aesKey, 'AES-GCM', false, ['decrypt']);
       // WebCrypto verifies the tag before it returns any plaintext.

@@ -49,6 +49,10 @@ std::vector<uint8_t> WrapKey(const SecureRegion& aes_key, EVP_PKEY* recipient) {
 }  // namespace
 
 SharedRegion UnwrapAesKey(const uint8_t* wrapped, size_t wrapped_size, EVP_PKEY* private_key) {
+  // RFC 8017 7.1.2: the ciphertext is exactly as long as the modulus. OpenSSL
+  // also takes a shorter one (as the number it spells, leading zero bytes
+  // left out), which would let a package with a cut key open.
+  if (wrapped_size != static_cast<size_t>(EVP_PKEY_get_size(private_key))) throw DecryptFailed{};
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new(private_key, nullptr));
   if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) <= 0 || !ConfigureOaep(ctx.get())) {
     throw DecryptFailed{};

@@ -46,6 +46,22 @@ describe.each(backends)('%s backend: RSA-OAEP-SHA256 hybrid interop', (_name, ma
     }
   }
 
+  // RFC 8017 7.1.2 step 1b. About one wrapped key in 256 starts with a zero byte;
+  // without it, OpenSSL reads the same number and the package would open.
+  it('refuses a wrapped key shorter than the modulus, even one that spells the same number', async () => {
+    const aesKey = crypto.randomBytes(32);
+    let wrapped = crypto.publicEncrypt({ key: publicPem, ...OAEP_SHA256 }, aesKey);
+    for (let tries = 0; wrapped[0] !== 0 && tries < 20_000; tries++) {
+      wrapped = crypto.publicEncrypt({ key: publicPem, ...OAEP_SHA256 }, aesKey);
+    }
+    expect(wrapped[0]).toBe(0);
+    expect(crypto.privateDecrypt({ key: privatePem, ...OAEP_SHA256 }, wrapped.subarray(1))).toEqual(aesKey);
+    const intact = sealWithWrappedKey(Buffer.from(message), aesKey, wrapped);
+    expect((await openToBytes(intact)).toString('utf8')).toBe(message);
+    const cut = { ...intact, encrypted_aes_key: b64(wrapped.subarray(1)) };
+    expect(codeOf(await caught(() => openToBytes(cut)))).toBe('NOMYO_DECRYPT_FAILED');
+  });
+
   it('seals a package that node:crypto opens by hand', async () => {
     const plaintext = backend.secretFromString(message);
     const fields = await backend.seal(plaintext, backend.importPublicKey(publicPem));
