@@ -103,7 +103,10 @@ export class HttpTransport {
         socket.destroy();
         finish(new APIConnectionError('the server switched protocols instead of answering'));
       });
-      request.on('close', () => finish(new APIConnectionError('the connection closed without a response')));
+      // Emitted after every response too: an error is made only when it is the outcome.
+      request.on('close', () => {
+        if (!settled) finish(new APIConnectionError('the connection closed without a response'));
+      });
       request.on('error', (error: NodeJS.ErrnoException) => {
         const what = error.code ? ` (${error.code})` : '';
         finish(new APIConnectionError(`connection to ${req.url.host} failed${what}`, { cause: error, code: 'NOMYO_CONNECTION' }));
