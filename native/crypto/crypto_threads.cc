@@ -51,12 +51,13 @@ Pool& ThePool() {
   return *pool;
 }
 
-// Five nice levels below the thread that started it (about a third of its
-// CPU share). An idle core still runs crypto at full speed, but when the JS
-// thread wakes to hand a response back or parse one, it gets the core at once
-// instead of after the crypto thread's time slice. Measured with 32 responses
-// of 1 MiB opened at once on 2 cores: event-loop max delay 5-6 ms instead of
-// 7-11 ms, the same RSA throughput. Lowering one's own priority needs no
+// Five nice levels below the thread that started it, a threadpool thread at
+// the process's own level (about a third of its CPU share). An idle core still
+// runs crypto at full speed, but when the JS thread wakes to hand a response
+// back or parse one, it gets the core at once instead of after the crypto
+// thread's time slice. Measured with 32 responses of 1 MiB opened at once on
+// 2 cores, three runs each: event-loop max delay 5.0-6.2 ms instead of
+// 7.5-8.8 ms, the same RSA throughput. Lowering one's own priority needs no
 // privilege; should it be refused anyway, the thread simply runs as it is.
 constexpr int kNiceAboveCaller = 5;
 
