@@ -36,7 +36,7 @@ Napi::Value SealBinding(const Napi::CallbackInfo& info) {
 }
 
 // Plaintexts this small are sealed on the JS thread: the RSA public operation
-// and AES over them take less time than a round trip through the threadpool.
+// and AES over them take less time than a round trip to a crypto thread.
 constexpr size_t kSealInlineBytes = 64 * 1024;
 
 Napi::Value BodyToBuffer(Napi::Env env, PackageBody& body) {
@@ -99,40 +99,44 @@ Napi::Value OpenedToJs(Napi::Env env, OpenedPackage& opened) {
   return out;
 }
 
+struct OpenArguments {
+  Napi::Buffer<uint8_t> body;
+  SharedPkey key;
+};
+
+OpenArguments ReadOpenArguments(const Napi::CallbackInfo& info) {
+  if (info.Length() < 2 || !info[0].IsBuffer()) {
+    throw Napi::TypeError::New(info.Env(), "expected (body: Buffer, privateKey)");
+  }
+  return {info[0].As<Napi::Buffer<uint8_t>>(), PrivateKey::FromArgument(info[1], "privateKey")};
+}
+
 // openPackage(body: Buffer, privateKey) -> Promise<{ plaintext, algorithm, payload_id?,
 // processed_at? (JSON text) }>: the envelope is read and the payload decrypted on
-// the threadpool, straight from the body's bytes.
+// a crypto thread, straight from the body's bytes.
 Napi::Value OpenPackageBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsBuffer()) {
-    throw Napi::TypeError::New(env, "expected (body: Buffer, privateKey)");
-  }
-  Napi::Buffer<uint8_t> buffer = info[0].As<Napi::Buffer<uint8_t>>();
-  SharedPkey key = PrivateKey::FromArgument(info[1], "privateKey");
+  OpenArguments args = ReadOpenArguments(info);
   // The reference keeps the body alive until the worker is done with its bytes;
   // it is released with the worker, on this thread.
-  auto body = std::make_shared<Napi::ObjectReference>(Napi::Persistent(buffer.As<Napi::Object>()));
-  const uint8_t* data = buffer.Data();
-  size_t size = buffer.Length();
+  auto body =
+      std::make_shared<Napi::ObjectReference>(Napi::Persistent(args.body.As<Napi::Object>()));
+  const uint8_t* data = args.body.Data();
+  size_t size = args.body.Length();
   return PromiseWorker<OpenedPackage>::Run(
-      env,
-      [body, data, size, key] {
+      info.Env(),
+      [body, data, size, key = std::move(args.key)] {
         return OnCryptoThread([&] { return OpenBody(data, size, key.get()); });
       },
       OpenedToJs);
 }
 
 // openPackageSync(body, privateKey): the same on the JS thread, for a lone small
-// response, where a threadpool round trip costs more than the loop would gain.
+// response, where a round trip to a crypto thread costs more than the loop would gain.
 Napi::Value OpenPackageSyncBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsBuffer()) {
-    throw Napi::TypeError::New(env, "expected (body: Buffer, privateKey)");
-  }
-  Napi::Buffer<uint8_t> buffer = info[0].As<Napi::Buffer<uint8_t>>();
-  SharedPkey key = PrivateKey::FromArgument(info[1], "privateKey");
-  OpenedPackage opened =
-      RunOrThrow(env, [&] { return OpenBody(buffer.Data(), buffer.Length(), key.get()); });
+  OpenArguments args = ReadOpenArguments(info);
+  OpenedPackage opened = RunOrThrow(
+      env, [&] { return OpenBody(args.body.Data(), args.body.Length(), args.key.get()); });
   return OpenedToJs(env, opened);
 }
 

@@ -1,4 +1,4 @@
-// seal() and open(): the hybrid scheme, run on the threadpool.
+// seal() and open(): the hybrid scheme, run on the crypto threads.
 #pragma once
 
 #include <napi.h>
