@@ -138,9 +138,6 @@ void FinishGcmDecrypt(EVP_CIPHER_CTX* ctx, const uint8_t* tag, uint8_t* out) {
   }
 }
 
-// Base64 text decoded per step: a multiple of 4 characters, small enough to stay in cache.
-constexpr size_t kOpenTextSlice = 4 * 16 * 1024;
-
 }  // namespace
 
 void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
@@ -153,24 +150,47 @@ void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t
   FinishGcmDecrypt(ctx.get(), tag, plaintext.data() + done);
 }
 
+DecodedPrefix DecodeBase64Ahead(const char* text, size_t text_size, SecureRegion& plaintext,
+                                const std::atomic<bool>& stop) {
+  DecodedPrefix prefix;
+  // Only whole slices before the last: they decode to exactly 3/4 of their
+  // length, so they never write past what the whole text decodes to.
+  while (prefix.text + kOpenTextSlice < text_size && !stop.load(std::memory_order_acquire)) {
+    size_t decoded = 0;
+    if (prefix.bytes + Base64MaxDecodedLength(kOpenTextSlice) > plaintext.size() ||
+        !Base64DecodeStrictTo(text + prefix.text, kOpenTextSlice, plaintext.data() + prefix.bytes,
+                              &decoded) ||
+        decoded != Base64MaxDecodedLength(kOpenTextSlice)) {
+      break;
+    }
+    prefix.text += kOpenTextSlice;
+    prefix.bytes += decoded;
+  }
+  return prefix;
+}
+
 void GcmDecryptBase64Into(const SecureRegion& key, const uint8_t* nonce, const char* text,
-                          size_t text_size, const uint8_t* tag, SecureRegion& plaintext) {
+                          size_t text_size, const uint8_t* tag, SecureRegion& plaintext,
+                          DecodedPrefix decoded) {
   std::optional<size_t> size = Base64DecodedLength(text, text_size);
-  if (!size || plaintext.size() < *size) throw DecryptFailed{};
+  if (!size || plaintext.size() < *size || decoded.text > text_size || decoded.bytes > *size) {
+    throw DecryptFailed{};
+  }
   CipherCtxPtr ctx = StartGcmDecrypt(key, nonce);
+  // The prefix is ciphertext until this step turns it into plaintext where it lies.
+  size_t done = GcmDecryptUpdate(ctx.get(), plaintext.data(), decoded.bytes, plaintext.data());
   std::vector<uint8_t> slice(
       Base64MaxDecodedLength(text_size < kOpenTextSlice ? text_size : kOpenTextSlice));
-  size_t done = 0;
-  for (size_t at = 0; at < text_size;) {
+  for (size_t at = decoded.text; at < text_size;) {
     size_t take = text_size - at < kOpenTextSlice ? text_size - at : kOpenTextSlice;
-    size_t decoded = 0;
+    size_t decoded_now = 0;
     // Padding belongs at the very end: a slice before the last must decode to its full length.
-    if (!Base64DecodeStrictTo(text + at, take, slice.data(), &decoded) ||
-        (at + take < text_size && decoded != Base64MaxDecodedLength(take)) ||
-        done + decoded > *size) {
+    if (!Base64DecodeStrictTo(text + at, take, slice.data(), &decoded_now) ||
+        (at + take < text_size && decoded_now != Base64MaxDecodedLength(take)) ||
+        done + decoded_now > *size) {
       throw DecryptFailed{};
     }
-    done += GcmDecryptUpdate(ctx.get(), slice.data(), decoded, plaintext.data() + done);
+    done += GcmDecryptUpdate(ctx.get(), slice.data(), decoded_now, plaintext.data() + done);
     at += take;
   }
   if (done != *size) throw DecryptFailed{};

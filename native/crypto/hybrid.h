@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,12 +41,31 @@ SharedRegion GcmDecrypt(const SecureRegion& key, const uint8_t* nonce, const uin
 // bytes: the caller must let it be wiped, never hand it out.
 void GcmDecryptInto(const SecureRegion& key, const uint8_t* nonce, const uint8_t* ciphertext,
                     size_t size, const uint8_t* tag, SecureRegion& plaintext);
+// Base64 text decoded per step: a multiple of 4 characters, small enough to stay in cache.
+constexpr size_t kOpenTextSlice = 4 * 16 * 1024;
+
+// The start of a base64 ciphertext, already decoded into the plaintext's region
+// while the key was still being unwrapped: `text` characters gave `bytes` bytes.
+struct DecodedPrefix {
+  size_t text = 0;
+  size_t bytes = 0;
+};
+
+// Decodes base64 `text` into `plaintext` slice by slice, as GcmDecryptBase64Into
+// would, until `stop` is set; the last slice is left to GcmDecryptBase64Into.
+// Stops, without an error, before a slice that is not canonical base64: the
+// decryption meets it again and fails there.
+DecodedPrefix DecodeBase64Ahead(const char* text, size_t text_size, SecureRegion& plaintext,
+                                const std::atomic<bool>& stop);
+
 // GcmDecryptInto for a ciphertext still in (strict, unescaped) base64, decoded a
 // slice at a time as it is decrypted: a large ciphertext is never written out
 // whole and read back. `plaintext` has room for all of it; text that is not
-// canonical base64 fails as a wrong tag does.
+// canonical base64 fails as a wrong tag does. A `decoded` prefix (see
+// DecodeBase64Ahead) is decrypted in place, and the text after it as above.
 void GcmDecryptBase64Into(const SecureRegion& key, const uint8_t* nonce, const char* text,
-                          size_t text_size, const uint8_t* tag, SecureRegion& plaintext);
+                          size_t text_size, const uint8_t* tag, SecureRegion& plaintext,
+                          DecodedPrefix decoded = {});
 
 // The RSA-OAEP step of Open alone: the 32-byte AES key, in secure memory.
 SharedRegion UnwrapAesKey(const uint8_t* wrapped, size_t wrapped_size, EVP_PKEY* private_key);

@@ -1,5 +1,6 @@
 #include "package_envelope.h"
 
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -176,15 +177,21 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
 
   // A large body: the RSA private operation starts at once on a second thread,
   // on the key found where encoders put it; this thread meanwhile checks the
-  // envelope, decodes the ciphertext and makes (and locks) the plaintext's
-  // region. The guess is used only if the checked envelope agrees with it.
+  // envelope, makes (and locks) the plaintext's region and decodes into it as
+  // much of the ciphertext as it can. The guess is used only if the checked
+  // envelope agrees with it.
   // Failures stay what they are without the overlap: PackageRejected for the
   // envelope, one opaque DecryptFailed for anything cryptographic.
   SharedRegion aes_key;
   bool unwrapped = false;
   std::exception_ptr unwrap_failure;  // anything but DecryptFailed (out of memory), for this thread
+  std::atomic<bool> unwrap_done{false};
   auto unwrap = [&] {
     ErrorQueueGuard clear_unwrap_errors;
+    struct SayDone {
+      std::atomic<bool>& done;
+      ~SayDone() { done.store(true, std::memory_order_release); }
+    } say_done{unwrap_done};
     try {
       aes_key = UnwrapAesKey(guessed_wrapped->data(), guessed_wrapped->size(), private_key);
       unwrapped = true;
@@ -214,9 +221,9 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
   if (!nonce || !tag || nonce->size() != kGcmNonceBytes || tag->size() != kGcmTagBytes) {
     throw DecryptFailed{};
   }
-  // Plain base64 (as every encoder writes it) is decoded slice by slice as it is
-  // decrypted, once the key is known; a ciphertext written with escapes is
-  // unescaped and decoded here.
+  // Plain base64 (as every encoder writes it) is decoded straight into the
+  // plaintext's region; a ciphertext written with escapes is unescaped and
+  // decoded here.
   const char* text = reinterpret_cast<const char*>(body + envelope.ciphertext.begin + 1);
   const size_t text_size = envelope.ciphertext.end - envelope.ciphertext.begin - 2;
   std::optional<std::vector<uint8_t>> escaped;
@@ -240,6 +247,11 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
     region_failure = std::current_exception();
   }
 
+  // Until the key is known, the ciphertext is decoded into the plaintext's
+  // region, where the decryption turns it into plaintext; the rest is decoded a
+  // slice at a time as it is decrypted.
+  DecodedPrefix ahead;
+  if (plaintext && !escaped) ahead = DecodeBase64Ahead(text, text_size, *plaintext, unwrap_done);
   if (helper.joinable()) helper.join();
   if (envelope.encrypted_key.begin != guess->begin || envelope.encrypted_key.end != guess->end) {
     // The guess was not the member the envelope names: unwrap that one.
@@ -256,7 +268,7 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
     GcmDecryptInto(*aes_key, nonce->data(), escaped->data(), escaped->size(), tag->data(),
                    *plaintext);
   } else {
-    GcmDecryptBase64Into(*aes_key, nonce->data(), text, text_size, tag->data(), *plaintext);
+    GcmDecryptBase64Into(*aes_key, nonce->data(), text, text_size, tag->data(), *plaintext, ahead);
   }
   return plaintext;
 }

@@ -390,10 +390,86 @@ class InPlaceOutput {
   void append(char c) { *at_++ = static_cast<uint8_t>(c); }
   size_t length() const { return static_cast<size_t>(at_ - begin_); }
 
+  // Copies the plain run at `p` (the reader, at or ahead of the writer) and
+  // returns where it stops. Prose stops every line or so, for an escaped
+  // newline: once the writer is a block behind, each block is stored whole, the
+  // bytes past the stop to be overwritten by what follows, instead of a copy
+  // of the run's exact length.
+  const uint8_t* CopyPlainRun(const uint8_t* p, const uint8_t* end, bool& ascii) {
+#ifdef __SSE2__
+    uint32_t high = 0;
+    while (end - p >= 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const uint32_t stops = static_cast<uint32_t>(_mm_movemask_epi8(JsonStopLanes(bytes)));
+      const uint32_t highs = static_cast<uint32_t>(_mm_movemask_epi8(bytes));
+      const size_t gap = static_cast<size_t>(p - at_);
+      // A whole block fits behind the reader: nothing unread is overwritten.
+      if (gap >= 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(at_), bytes);
+      const size_t n = stops == 0 ? 16 : static_cast<size_t>(__builtin_ctz(stops));
+      if (gap != 0 && gap < 16) memmove(at_, p, n);
+      high |= stops == 0 ? highs : highs & ((1u << n) - 1);
+      p += n;
+      at_ += n;
+      if (stops != 0) break;
+    }
+    if (high != 0) ascii = false;
+    if (end - p >= 16) return p;
+#endif
+    const uint8_t* run = p;
+    p += JsonPlainRun(p, static_cast<size_t>(end - p), ascii);
+    append(run, static_cast<size_t>(p - run));
+    return p;
+  }
+
  private:
   uint8_t* begin_;
   uint8_t* at_;
 };
+
+// Decodes the escape whose backslash is just before `p` into `out`; returns the
+// position past it, or null when it is not a valid escape. Clears `ascii` if
+// it decodes to anything >= 0x80.
+template <typename Out>
+const uint8_t* DecodeEscape(const uint8_t* p, const uint8_t* end, Out& out, bool* lone_surrogates,
+                            bool& ascii) {
+  if (p == end) return nullptr;
+  switch (*p++) {
+    case '"': out.append('"'); break;
+    case '\\': out.append('\\'); break;
+    case '/': out.append('/'); break;
+    case 'b': out.append('\b'); break;
+    case 'f': out.append('\f'); break;
+    case 'n': out.append('\n'); break;
+    case 'r': out.append('\r'); break;
+    case 't': out.append('\t'); break;
+    case 'u': {
+      uint32_t cp;
+      if (!ReadHex4(p, end, cp)) return nullptr;
+      if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+        const uint8_t* save = p;
+        p += 2;
+        uint32_t low;
+        if (ReadHex4(p, end, low) && low >= 0xDC00 && low <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        } else {
+          p = save;
+        }
+      }
+      if (cp >= 0xD800 && cp <= 0xDFFF) {
+        if (lone_surrogates == nullptr) {
+          cp = 0xFFFD;
+        } else {
+          *lone_surrogates = true;
+        }
+      }
+      if (cp >= 0x80) ascii = false;
+      AppendUtf8To(out, cp);  // a surrogate code point comes out as WTF-8
+      break;
+    }
+    default: return nullptr;
+  }
+  return p;
+}
 
 // Decodes a string literal's contents from `p` (just past its opening quote)
 // into `out`; returns the position past its closing quote, or null when the
@@ -409,43 +485,8 @@ const uint8_t* DecodeUntilQuote(const uint8_t* p, const uint8_t* end, Out& out,
     if (p == end) return nullptr;
     if (*p == '"') return p + 1;
     if (*p != '\\') return nullptr;  // a raw control character
-    p++;
-    if (p == end) return nullptr;
-    switch (*p++) {
-      case '"': out.append('"'); break;
-      case '\\': out.append('\\'); break;
-      case '/': out.append('/'); break;
-      case 'b': out.append('\b'); break;
-      case 'f': out.append('\f'); break;
-      case 'n': out.append('\n'); break;
-      case 'r': out.append('\r'); break;
-      case 't': out.append('\t'); break;
-      case 'u': {
-        uint32_t cp;
-        if (!ReadHex4(p, end, cp)) return nullptr;
-        if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-          const uint8_t* save = p;
-          p += 2;
-          uint32_t low;
-          if (ReadHex4(p, end, low) && low >= 0xDC00 && low <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else {
-            p = save;
-          }
-        }
-        if (cp >= 0xD800 && cp <= 0xDFFF) {
-          if (lone_surrogates == nullptr) {
-            cp = 0xFFFD;
-          } else {
-            *lone_surrogates = true;
-          }
-        }
-        if (cp >= 0x80) ascii = false;
-        AppendUtf8To(out, cp);  // a surrogate code point comes out as WTF-8
-        break;
-      }
-      default: return nullptr;
-    }
+    p = DecodeEscape(p + 1, end, out, lone_surrogates, ascii);
+    if (p == nullptr) return nullptr;
   }
 }
 
@@ -490,10 +531,17 @@ bool DecodeJsonStringInPlace(uint8_t* data, size_t size, size_t begin, size_t* e
   if (begin >= size || data[begin] != '"') return false;
   InPlaceOutput out(data + begin + 1);
   bool all_ascii = true;
-  const uint8_t* past =
-      DecodeUntilQuote(data + begin + 1, data + size, out, lone_surrogates, all_ascii);
-  if (past == nullptr) return false;
-  *end = static_cast<size_t>(past - data);
+  const uint8_t* p = data + begin + 1;
+  const uint8_t* text_end = data + size;
+  for (;;) {
+    p = out.CopyPlainRun(p, text_end, all_ascii);
+    if (p == text_end) return false;
+    if (*p == '"') break;
+    if (*p != '\\') return false;  // a raw control character
+    p = DecodeEscape(p + 1, text_end, out, lone_surrogates, all_ascii);
+    if (p == nullptr) return false;
+  }
+  *end = static_cast<size_t>(p + 1 - data);
   *length = out.length();
   *ascii = all_ascii;
   return true;

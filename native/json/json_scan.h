@@ -35,27 +35,28 @@ struct JsonPathStep {
 std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
                                       const std::vector<JsonPathStep>& path);
 
+#ifdef __SSE2__
+// 0xFF in each lane of `bytes` that holds a quote, a backslash or a control byte.
+inline __m128i JsonStopLanes(__m128i bytes) {
+  // Unsigned: b <= 0x1F exactly when min(b, 0x1F) == b.
+  const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, _mm_set1_epi8(0x1F)), bytes);
+  return _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\'))));
+}
+#endif
+
 // How many leading bytes of p (n bytes) need no attention inside a JSON string:
 // no quote, backslash or control byte. Clears `ascii` if one of them is >= 0x80.
 // Inline: the parsers call it once per escape, which in prose is once a line.
 inline size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii) {
   size_t i = 0;
 #ifdef __SSE2__
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i control_max = _mm_set1_epi8(0x1F);
-  auto stops = [&](__m128i bytes) {
-    // Unsigned: b <= 0x1F exactly when min(b, 0x1F) == b.
-    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, control_max), bytes);
-    return _mm_or_si128(
-        control, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)));
-  };
   uint32_t high = 0;
   size_t stop = 0;
   // One block; true when it holds a stop, whose offset goes to `stop`.
   auto block = [&](size_t at) {
     __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
-    const uint32_t stop_bits = static_cast<uint32_t>(_mm_movemask_epi8(stops(bytes)));
+    const uint32_t stop_bits = static_cast<uint32_t>(_mm_movemask_epi8(JsonStopLanes(bytes)));
     const uint32_t high_bits = static_cast<uint32_t>(_mm_movemask_epi8(bytes));
     if (stop_bits == 0) {
       high |= high_bits;
@@ -85,8 +86,8 @@ inline size_t JsonPlainRun(const uint8_t* p, size_t n, bool& ascii) {
       __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
       __m128i b2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 32));
       __m128i b3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 48));
-      __m128i any =
-          _mm_or_si128(_mm_or_si128(stops(b0), stops(b1)), _mm_or_si128(stops(b2), stops(b3)));
+      __m128i any = _mm_or_si128(_mm_or_si128(JsonStopLanes(b0), JsonStopLanes(b1)),
+                                 _mm_or_si128(JsonStopLanes(b2), JsonStopLanes(b3)));
       if (_mm_movemask_epi8(any) != 0) break;
       any_high = _mm_or_si128(any_high, _mm_or_si128(_mm_or_si128(b0, b1), _mm_or_si128(b2, b3)));
     }

@@ -350,6 +350,136 @@ void GcmKnownAnswer() {
         "GCM rejects a flipped tag");
 }
 
+// A ciphertext decoded in part before its key is known, then decrypted in place
+// and the rest slice by slice: every split gives the same plaintext, and a
+// tampered or malformed slice inside the decoded part still fails.
+void DecodeAhead() {
+  const size_t slice = nomyo::kOpenTextSlice;
+  nomyo::SecureRegion key(32);
+  for (size_t i = 0; i < 32; i++) key.data()[i] = static_cast<uint8_t>(i * 7 + 1);
+  uint8_t nonce[12] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
+  std::vector<uint8_t> plain(slice / 4 * 3 * 5 + 1234);  // not a multiple of 3: padded
+  for (size_t i = 0; i < plain.size(); i++) plain[i] = static_cast<uint8_t>(i * 31 + i / 977);
+  std::vector<uint8_t> sealed(plain.size());
+  uint8_t tag[16];
+  nomyo::GcmEncrypt(key, nonce, plain.data(), plain.size(), sealed.data(), tag);
+  const std::string text = nomyo::Base64Encode(sealed.data(), sealed.size());
+  const size_t whole_slices = (text.size() - 1) / slice;  // all but the last
+  std::atomic<bool> go{false};
+  std::atomic<bool> stop{true};
+
+  auto open = [&](const std::string& t, nomyo::DecodedPrefix prefix) {
+    nomyo::SharedRegion out = nomyo::MakeRegion(plain.size());
+    nomyo::GcmDecryptBase64Into(key, nonce, t.data(), t.size(), tag, *out, prefix);
+    return out->size() == plain.size() && memcmp(out->data(), plain.data(), plain.size()) == 0;
+  };
+  auto ahead = [&](const std::string& t, size_t visible, const std::atomic<bool>& flag,
+                   nomyo::SecureRegion& out) {
+    return nomyo::DecodeBase64Ahead(t.data(), visible, out, flag);
+  };
+
+  nomyo::SharedRegion region = nomyo::MakeRegion(plain.size());
+  nomyo::DecodedPrefix none = ahead(text, text.size(), stop, *region);
+  Check(none.text == 0 && none.bytes == 0, "a set stop flag decodes nothing ahead");
+  for (size_t slices : {size_t{1}, size_t{3}, whole_slices}) {
+    region = nomyo::MakeRegion(plain.size());
+    // Text cut one character past `slices` slices: exactly those are decoded.
+    nomyo::DecodedPrefix prefix = ahead(text, slices * slice + 1, go, *region);
+    Check(prefix.text == slices * slice && prefix.bytes == slices * slice / 4 * 3,
+          "whole slices before the last are decoded ahead");
+    Check(memcmp(region->data(), sealed.data(), prefix.bytes) == 0,
+          "the decoded prefix is the ciphertext");
+    nomyo::GcmDecryptBase64Into(key, nonce, text.data(), text.size(), tag, *region, prefix);
+    Check(memcmp(region->data(), plain.data(), plain.size()) == 0,
+          "a prefix decoded ahead opens to the plaintext");
+  }
+  region = nomyo::MakeRegion(plain.size());
+  nomyo::DecodedPrefix all = ahead(text, text.size(), go, *region);
+  Check(all.text == whole_slices * slice, "the last slice is left to the decryption");
+  region = nomyo::MakeRegion(plain.size());
+  Check(ahead(text, 2 * slice, go, *region).text == slice,
+        "a last slice of full length is left to the decryption too");
+  Check(open(text, {}), "no prefix opens as before");
+
+  std::string tampered = text;
+  tampered[slice + 10] = tampered[slice + 10] == 'A' ? 'B' : 'A';
+  region = nomyo::MakeRegion(plain.size());
+  nomyo::DecodedPrefix prefix = ahead(tampered, tampered.size(), go, *region);
+  Check(prefix.text == whole_slices * slice, "a tampered character is still base64");
+  Check(Throws<nomyo::DecryptFailed>([&] {
+          nomyo::GcmDecryptBase64Into(key, nonce, tampered.data(), tampered.size(), tag, *region,
+                                      prefix);
+        }),
+        "a tampered byte decoded ahead fails the tag");
+
+  std::string malformed = text;
+  malformed[2 * slice + 5] = '!';
+  region = nomyo::MakeRegion(plain.size());
+  prefix = ahead(malformed, malformed.size(), go, *region);
+  Check(prefix.text == 2 * slice, "decoding ahead stops before a slice that is not base64");
+  Check(Throws<nomyo::DecryptFailed>([&] {
+          nomyo::GcmDecryptBase64Into(key, nonce, malformed.data(), malformed.size(), tag, *region,
+                                      prefix);
+        }),
+        "the malformed slice fails the decryption");
+  Check(Throws<nomyo::DecryptFailed>([&] {
+          open(text, {text.size() + 4, 0});
+        }),
+        "a prefix longer than the text is refused");
+  Check(Throws<nomyo::DecryptFailed>([&] {
+          open(text, {0, plain.size() + 1});
+        }),
+        "a prefix longer than the plaintext is refused");
+}
+
+// The in-place decoder copies whole blocks once it is a block behind the
+// reader, and exact runs before that: strings of every mix of run lengths and
+// escapes, plain and UTF-8, decode as the span-based decoder does.
+void JsonDecodeInPlace() {
+  const char* escapes[] = {"\\n", "\\\"", "\\u00e9", "\\ud83d\\ude00", "\\/", "\\u0041"};
+  const char* runs[] = {"",
+                        "x",
+                        "patient ",
+                        "\xc3\xa9t\xc3\xa9 ",
+                        "0123456789abcdef",
+                        "a line of prose that is longer than one block of sixteen"};
+  size_t mismatches = 0, cases = 0;
+  uint32_t state = 7;
+  auto next = [&] {
+    state = state * 1103515245u + 12345u;
+    return state >> 16;
+  };
+  for (int trial = 0; trial < 3000; trial++) {
+    std::string literal = "\"";
+    const int pieces = static_cast<int>(next() % 80);
+    for (int i = 0; i < pieces; i++) {
+      literal += runs[next() % (sizeof runs / sizeof *runs)];
+      if (next() % 3 != 0) literal += escapes[next() % (sizeof escapes / sizeof *escapes)];
+    }
+    literal += "\"";
+    // What follows the string may share its last block: UTF-8 there is not the string's.
+    const std::string text =
+        literal + std::string(next() % 40, ' ') + (next() % 2 != 0 ? "}" : ",\"\xc3\xa9\"]");
+    std::vector<uint8_t> copy(text.begin(), text.end());
+    size_t end = 0, length = 0;
+    bool lone = false, ascii = true;
+    const bool ok =
+        nomyo::DecodeJsonStringInPlace(copy.data(), copy.size(), 0, &end, &length, &lone, &ascii);
+    nomyo::SecureWriter out(64, text.size() + 1);
+    const bool ok_too = nomyo::DecodeJsonString(reinterpret_cast<const uint8_t*>(text.data()),
+                                                nomyo::JsonSpan{0, literal.size()}, out);
+    nomyo::SharedRegion want = out.finish();
+    bool high = false;
+    for (size_t i = 0; i < want->size(); i++) high = high || want->data()[i] >= 0x80;
+    cases++;
+    if (!ok || !ok_too || end != literal.size() || length != want->size() ||
+        memcmp(copy.data() + 1, want->data(), length) != 0 || ascii == high) {
+      mismatches++;
+    }
+  }
+  Check(cases == 3000 && mismatches == 0, "in-place decoding agrees with the span decoder");
+}
+
 void HybridAndKeys() {
   nomyo::SharedPkey key = nomyo::GenerateRsaKey(2048);
   nomyo::SharedPkey other = nomyo::GenerateRsaKey(2048);
@@ -482,8 +612,10 @@ int main() {
   Base64();
   Base64Buffers();
   GcmKnownAnswer();
+  DecodeAhead();
   HybridAndKeys();
   JsonScan();
+  JsonDecodeInPlace();
   CryptoThreads();
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
