@@ -171,7 +171,7 @@ DecodedPrefix DecodeBase64Ahead(const char* text, size_t text_size, SecureRegion
 
 void GcmDecryptBase64Into(const SecureRegion& key, const uint8_t* nonce, const char* text,
                           size_t text_size, const uint8_t* tag, SecureRegion& plaintext,
-                          DecodedPrefix decoded) {
+                          DecodedPrefix decoded, bool* text_decoded) {
   std::optional<size_t> size = Base64DecodedLength(text, text_size);
   if (!size || plaintext.size() < *size || decoded.text > text_size || decoded.bytes > *size) {
     throw DecryptFailed{};
@@ -194,6 +194,7 @@ void GcmDecryptBase64Into(const SecureRegion& key, const uint8_t* nonce, const c
     at += take;
   }
   if (done != *size) throw DecryptFailed{};
+  if (text_decoded != nullptr) *text_decoded = true;
   FinishGcmDecrypt(ctx.get(), tag, plaintext.data() + done);
 }
 

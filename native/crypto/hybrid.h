@@ -63,9 +63,11 @@ DecodedPrefix DecodeBase64Ahead(const char* text, size_t text_size, SecureRegion
 // whole and read back. `plaintext` has room for all of it; text that is not
 // canonical base64 fails as a wrong tag does. A `decoded` prefix (see
 // DecodeBase64Ahead) is decrypted in place, and the text after it as above.
+// `text_decoded`, if given, is set once all of the text decoded as base64,
+// before the tag is checked.
 void GcmDecryptBase64Into(const SecureRegion& key, const uint8_t* nonce, const char* text,
                           size_t text_size, const uint8_t* tag, SecureRegion& plaintext,
-                          DecodedPrefix decoded = {});
+                          DecodedPrefix decoded = {}, bool* text_decoded = nullptr);
 
 // The RSA-OAEP step of Open alone: the 32-byte AES key, in secure memory.
 SharedRegion UnwrapAesKey(const uint8_t* wrapped, size_t wrapped_size, EVP_PKEY* private_key);

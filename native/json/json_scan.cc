@@ -20,6 +20,10 @@ class Scanner {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) p_++;
   }
 
+  // A string literal at `span` (offsets in this scanner's text) that the caller
+  // vouches is plain: crossed without reading it.
+  void VouchFor(JsonSpan span) { vouched_ = span; }
+
   bool AtEnd() const { return p_ == end_; }
   size_t Offset() const { return static_cast<size_t>(p_ - data_); }
 
@@ -60,18 +64,21 @@ class Scanner {
       p_++;
       SkipSpace();
       size_t value_begin = Offset();
+      const size_t escapes_before = escapes_;
       if (!SkipValue(1)) return false;
+      const JsonSpan value{offset + value_begin, offset + Offset(),
+                           !validated_ && escapes_ == escapes_before};
       const char* raw = reinterpret_cast<const char*>(base + key.begin + 1);
       const size_t raw_size = key.end - key.begin - 2;
       if (memchr(raw, '\\', raw_size) == nullptr) {
         // No escapes: the key is its bytes (SkipString checked them).
-        visit(std::string(raw, raw_size), JsonSpan{offset + value_begin, offset + Offset()});
+        visit(std::string(raw, raw_size), value);
       } else {
         SecureWriter decoded(key.end - key.begin, key.end - key.begin + 1);
         if (!DecodeJsonString(base, key, decoded)) return false;
         SharedRegion key_bytes = decoded.finish();
         visit(std::string(reinterpret_cast<const char*>(key_bytes->data()), key_bytes->size()),
-              JsonSpan{offset + value_begin, offset + Offset()});
+              value);
       }
       SkipSpace();
       if (p_ == end_) return false;
@@ -146,6 +153,10 @@ class Scanner {
   }
 
   bool SkipString() {
+    if (vouched_ && Offset() == vouched_->begin) {
+      p_ = data_ + vouched_->end;
+      return true;
+    }
     if (validated_) return SkipValidatedString();
     p_++;  // opening quote
     while (p_ < end_) {
@@ -156,6 +167,7 @@ class Scanner {
       if (c == '"') return true;
       if (c < 0x20) return false;
       if (c != '\\') continue;
+      escapes_++;
       if (p_ == end_) return false;
       uint8_t e = *p_++;
       if (e == 'u') {
@@ -330,6 +342,8 @@ class Scanner {
   const uint8_t* p_;
   const uint8_t* end_;
   bool validated_ = false;
+  std::optional<JsonSpan> vouched_;
+  size_t escapes_ = 0;  // backslashes met in strings so far (validating walks only)
 };
 
 bool ReadHex4(const uint8_t*& p, const uint8_t* end, uint32_t& value) {
@@ -503,8 +517,13 @@ std::optional<JsonSpan> FindJsonValue(const uint8_t* data, size_t size,
 
 bool ForEachMember(const uint8_t* data, JsonSpan object,
                    const std::function<void(const std::string& key, JsonSpan value)>& visit,
-                   bool validated) {
+                   bool validated, std::optional<JsonSpan> plain_string) {
   Scanner scanner(data + object.begin, object.end - object.begin, validated);
+  if (plain_string && plain_string->begin >= object.begin && plain_string->end <= object.end &&
+      plain_string->end - plain_string->begin >= 2) {
+    scanner.VouchFor(
+        JsonSpan{plain_string->begin - object.begin, plain_string->end - object.begin});
+  }
   return scanner.Members(data, object.begin, visit);
 }
 

@@ -21,6 +21,9 @@ namespace nomyo {
 struct JsonSpan {
   size_t begin;  // offset of the value's first byte
   size_t end;    // one past its last byte
+  // No backslash anywhere in the value's text, as a validating walk found it
+  // (see ForEachMember); false when not known.
+  bool unescaped = false;
 };
 
 struct JsonPathStep {
@@ -113,9 +116,13 @@ void AppendUtf8(SecureWriter& out, uint32_t cp);
 // all visited, in order.
 // `validated`: the span lies in text a validating call (ForEachMember,
 // IsValidJson) accepted already, so strings are crossed without checking them.
+// A validating walk marks the values it found free of escapes (`unescaped`).
+// `plain_string`: a string literal (quotes included) that the caller vouches
+// holds no quote, backslash or control byte, and checks itself: the walk
+// jumps over it without reading it.
 bool ForEachMember(const uint8_t* data, JsonSpan object,
                    const std::function<void(const std::string& key, JsonSpan value)>& visit,
-                   bool validated = false);
+                   bool validated = false, std::optional<JsonSpan> plain_string = std::nullopt);
 
 // True when `data` is exactly one valid JSON value (surrounding whitespace allowed).
 bool IsValidJson(const uint8_t* data, size_t size);

@@ -552,6 +552,51 @@ void JsonScan() {
   for (const char* bad : {"{", "[1,]", "{\"a\":01}", "\"\x01\"", "[1] 2", "{'a':1}", ""}) {
     Check(!nomyo::IsValidJson(reinterpret_cast<const uint8_t*>(bad), strlen(bad)), bad);
   }
+  std::string members =
+      "{\"plain\":\"abc\",\"escaped\":\"a\\/b\",\"obj\":{\"x\":\"\\n\"},\"clean\":{\"y\":[\"z\"]},"
+      "\"k\\u0065y\":\"v\",\"n\":1}";
+  std::vector<std::pair<std::string, bool>> seen;
+  Check(nomyo::ForEachMember(reinterpret_cast<const uint8_t*>(members.data()),
+                             nomyo::JsonSpan{0, members.size()},
+                             [&](const std::string& name, nomyo::JsonSpan value) {
+                               seen.emplace_back(name, value.unescaped);
+                             }),
+        "members walked");
+  const std::vector<std::pair<std::string, bool>> want = {{"plain", true}, {"escaped", false},
+                                                          {"obj", false},  {"clean", true},
+                                                          {"key", true},   {"n", true}};
+  Check(seen == want, "a validating walk marks the values free of escapes, and only those");
+  seen.clear();
+  nomyo::ForEachMember(
+      reinterpret_cast<const uint8_t*>(members.data()), nomyo::JsonSpan{0, members.size()},
+      [&](const std::string& name, nomyo::JsonSpan value) {
+        seen.emplace_back(name, value.unescaped);
+      },
+      true);
+  Check(seen.size() == want.size() && seen[0].second == false,
+        "a walk over validated text knows nothing of escapes");
+  // A vouched-for string is jumped over: the same members and spans, its bytes unread
+  // (here they are not even valid JSON, which only the jump lets through).
+  std::string vouched = "{\"a\":\"\x01\x02\",\"b\":{\"c\":\"\x01\"},\"d\":1}";
+  const auto* vouched_data = reinterpret_cast<const uint8_t*>(vouched.data());
+  std::vector<std::pair<std::string, size_t>> spans;
+  auto record = [&](const std::string& name, nomyo::JsonSpan value) {
+    spans.emplace_back(name, value.begin * 1000 + value.end);
+  };
+  Check(!nomyo::ForEachMember(vouched_data, nomyo::JsonSpan{0, vouched.size()}, record),
+        "control bytes in a string are refused");
+  spans.clear();
+  Check(nomyo::ForEachMember(vouched_data, nomyo::JsonSpan{0, vouched.size()}, record, false,
+                             nomyo::JsonSpan{5, 9}) == false,
+        "vouching for one string excuses no other");
+  spans.clear();
+  std::string fixed = vouched;
+  fixed[20] = 'x';  // the nested string's control byte
+  Check(
+      nomyo::ForEachMember(reinterpret_cast<const uint8_t*>(fixed.data()),
+                           nomyo::JsonSpan{0, fixed.size()}, record, false, nomyo::JsonSpan{5, 9}),
+      "the vouched string is jumped over");
+  Check(spans.size() == 3 && spans[0].second == 5 * 1000 + 9, "its span is the vouched one");
   std::string deep(600, '[');
   deep += std::string(600, ']');
   Check(!nomyo::IsValidJson(reinterpret_cast<const uint8_t*>(deep.data()), deep.size()),

@@ -80,12 +80,31 @@ describe('large package bodies open the same on both backends, whatever a guess 
       () => `{${head(fields)},"encrypted_aes_key":"${fields.encrypted_aes_key}","encrypted_aes_key":"${otherFields.encrypted_aes_key}"}`,
       'error NOMYO_DECRYPT_FAILED',
     ],
+    [
+      // The ciphertext is guessed too: opened where "ciphertext" first appears near the
+      // start, up to the quote before the last "nonce" near the end. Decoys at either end
+      // make a guessed text that is no base64, and the envelope decides.
+      'a decoy ciphertext member before the payload',
+      () => `{"ciphertext":"${otherFields.ciphertext}",${head(fields)},"encrypted_aes_key":"${fields.encrypted_aes_key}"}`,
+      'opens',
+    ],
+    [
+      'a decoy nonce member after the key',
+      () => `{${head(fields)},"encrypted_aes_key":"${fields.encrypted_aes_key}","note":"","nonce":"${otherFields.nonce}"}`,
+      'opens',
+    ],
     ['the key written with escapes', () => encodePackage({ ...fields, encrypted_aes_key: fields.encrypted_aes_key.replace(/\//g, '\\/') }), 'opens'],
     ['the ciphertext written with escapes', () => encodePackage({ ...fields, ciphertext: fields.ciphertext.replace(/\//g, '\\/') }), 'opens'],
     ['another package\'s key', () => encodePackage({ ...fields, encrypted_aes_key: otherFields.encrypted_aes_key }), 'error NOMYO_DECRYPT_FAILED'],
     ['a flipped ciphertext byte', () => encodePackage({ ...fields, ciphertext: (fields.ciphertext[0] === 'A' ? 'B' : 'A') + fields.ciphertext.slice(1) }), 'error NOMYO_DECRYPT_FAILED'],
     ['not valid JSON after the key', () => `${encodePackage(fields)},`, 'error NOMYO_BAD_PACKAGE'],
     ['a control character in the ciphertext string', () => encodePackage({ ...fields, ciphertext: `${fields.ciphertext.slice(0, 100)}\n${fields.ciphertext.slice(100)}` }), 'error NOMYO_BAD_PACKAGE'],
+    [
+      // The same length: the text is guessed, and found no base64 only as it is decrypted.
+      'a control character in place of a ciphertext character',
+      () => encodePackage({ ...fields, ciphertext: `${fields.ciphertext.slice(0, 100_000)}\n${fields.ciphertext.slice(100_001)}` }),
+      'error NOMYO_BAD_PACKAGE',
+    ],
     ['no version', () => encodePackage(fields).replace('"version":"1.0",', ''), 'error NOMYO_BAD_PACKAGE'],
     [
       // The native side decodes the ciphertext 64 KiB of text at a time: a padded
@@ -104,6 +123,25 @@ describe('large package bodies open the same on both backends, whatever a guess 
     const body = await native.sealPackage(plaintext, recipient);
     plaintext.dispose();
     expect(decodePackage(body).fields.ciphertext.endsWith('==')).toBe(true);
+    const hash = crypto.createHash('sha256').update(bytes).digest('hex');
+    expect(await outcome(native, body, nativeKey)).toBe(hash);
+    expect(await outcome(fallback, body, fallbackKey)).toBe(hash);
+  });
+
+  it('opens the payload the envelope names when the guessed ciphertext is another member, itself plain base64', async () => {
+    // The payload's member is written "cipher\u0074ext", so the first "ciphertext" near the
+    // start is a decoy's, which ends just before the last "nonce" near the end: the guess is
+    // a whole, valid base64 string, but not the ciphertext the envelope names.
+    const bytes = crypto.randomBytes(100);
+    const plaintext = native.secretFromBytes(bytes);
+    const small = decodePackage(await native.sealPackage(plaintext, recipient)).fields;
+    plaintext.dispose();
+    const body = Buffer.from(
+      '{"version":"1.0","algorithm":"hybrid-aes256-rsa4096",' +
+        `"encrypted_payload":{"cipher\\u0074ext":"${small.ciphertext}","nonce":"${small.nonce}","tag":"${small.tag}"},` +
+        `"meta":{"ciphertext":"${fields.ciphertext}","nonce":""},"encrypted_aes_key":"${small.encrypted_aes_key}"}`,
+    );
+    expect(body.length).toBeGreaterThan(LARGE);
     const hash = crypto.createHash('sha256').update(bytes).digest('hex');
     expect(await outcome(native, body, nativeKey)).toBe(hash);
     expect(await outcome(fallback, body, fallbackKey)).toBe(hash);
