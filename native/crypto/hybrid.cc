@@ -161,6 +161,7 @@ DecodedPrefix DecodeBase64Ahead(const char* text, size_t text_size, SecureRegion
         !Base64DecodeStrictTo(text + prefix.text, kOpenTextSlice, plaintext.data() + prefix.bytes,
                               &decoded) ||
         decoded != Base64MaxDecodedLength(kOpenTextSlice)) {
+      prefix.malformed = true;
       break;
     }
     prefix.text += kOpenTextSlice;

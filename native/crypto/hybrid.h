@@ -49,12 +49,13 @@ constexpr size_t kOpenTextSlice = 4 * 16 * 1024;
 struct DecodedPrefix {
   size_t text = 0;
   size_t bytes = 0;
+  bool malformed = false;  // stopped before a slice that is not canonical base64
 };
 
 // Decodes base64 `text` into `plaintext` slice by slice, as GcmDecryptBase64Into
 // would, until `stop` is set; the last slice is left to GcmDecryptBase64Into.
-// Stops, without an error, before a slice that is not canonical base64: the
-// decryption meets it again and fails there.
+// Stops, without an error, before a slice that is not canonical base64 (and
+// says so): the decryption meets it again and fails there.
 DecodedPrefix DecodeBase64Ahead(const char* text, size_t text_size, SecureRegion& plaintext,
                                 const std::atomic<bool>& stop);
 

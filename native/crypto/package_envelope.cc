@@ -22,8 +22,9 @@ bool IsString(const uint8_t* body, JsonSpan span) { return body[span.begin] == '
 
 std::string DecodeString(const uint8_t* body, JsonSpan span) {
   SecureWriter out(span.end - span.begin, span.end - span.begin + 1);
-  // Spans come from a validated object, or are OpenPackage's guess, whose
-  // result is used only once a validated span is found to be the same.
+  // Spans come from a checked envelope: one read in full, or one whose walk
+  // jumped over a guessed ciphertext, used only once that text decoded as
+  // base64 and so was a plain string all along.
   DecodeJsonString(body, span, out);
   SharedRegion bytes = out.finish();
   return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
@@ -122,7 +123,8 @@ PackageEnvelope ReadEnvelopeVouching(const uint8_t* body, size_t size,
   if (!payload || body[payload->begin] != '{')
     throw PackageRejected{"the package lacks encrypted_payload"};
   std::optional<JsonSpan> ciphertext, nonce, tag;
-  // The first walk validated the whole body, this object included.
+  // The first walk validated the whole body, this object included, but for a
+  // string vouched for, which this walk jumps over too.
   ForEachMember(
       body, *payload,
       [&](const std::string& name, JsonSpan value) {
@@ -198,13 +200,25 @@ class GuessedKeyUnwrap {
   const std::atomic<bool>& done() const { return done_; }
 
   // The AES key that the checked envelope's encrypted_aes_key carries: the
-  // guess's, if the envelope names that very member, or else unwrapped now.
+  // guess's, if the envelope names that very member, or else unwrapped now
+  // (once: a fallback that asks again gets the same answer).
   SharedRegion KeyFor(const uint8_t* body, const PackageEnvelope& envelope) {
     Join();
-    if (envelope.encrypted_key.begin != guess_.begin || envelope.encrypted_key.end != guess_.end) {
-      auto wrapped = DecodeBase64Field(body, envelope.encrypted_key);
-      if (!wrapped) throw DecryptFailed{};
-      return UnwrapAesKey(wrapped->data(), wrapped->size(), private_key_);
+    const JsonSpan named = envelope.encrypted_key;
+    if (named.begin != guess_.begin || named.end != guess_.end) {
+      if (!named_ || named_->begin != named.begin || named_->end != named.end) {
+        named_ = named;
+        named_key_ = nullptr;
+        if (auto wrapped = DecodeBase64Field(body, named)) {
+          try {
+            named_key_ = UnwrapAesKey(wrapped->data(), wrapped->size(), private_key_);
+          } catch (const DecryptFailed&) {
+            // left null
+          }
+        }
+      }
+      if (!named_key_) throw DecryptFailed{};
+      return named_key_;
     }
     if (failure_) std::rethrow_exception(failure_);
     if (!aes_key_) throw DecryptFailed{};
@@ -232,6 +246,8 @@ class GuessedKeyUnwrap {
   EVP_PKEY* const private_key_;
   SharedRegion aes_key_;
   std::exception_ptr failure_;
+  std::optional<JsonSpan> named_;  // another member the envelope named, and its key
+  SharedRegion named_key_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -280,7 +296,9 @@ std::optional<JsonSpan> GuessCiphertext(const uint8_t* body, size_t size) {
 // of it decoded as base64. Until then nothing here is an outcome: whatever goes
 // wrong (the guess, the envelope, the key) leaves it to OpenChecked, which
 // reads everything. The one failure kept is a tag that does not verify over a
-// text that decoded in full.
+// text that decoded in full. A text found to be no base64 while the key is
+// still being unwrapped (a ciphertext written with escapes) is given up at
+// once, so that the full walk still overlaps the RSA operation.
 std::optional<SharedRegion> OpenAsGuessed(const uint8_t* body, size_t size, JsonSpan guess,
                                           GuessedKeyUnwrap& unwrap, PackageEnvelope& envelope) {
   bool text_decoded = false;
@@ -291,6 +309,7 @@ std::optional<SharedRegion> OpenAsGuessed(const uint8_t* body, size_t size, Json
     if (!length) return std::nullopt;
     SharedRegion plaintext = MakeRegion(*length);
     DecodedPrefix ahead = DecodeBase64Ahead(text, text_size, *plaintext, unwrap.done());
+    if (ahead.malformed) return std::nullopt;
     PackageEnvelope read = ReadEnvelopeVouching(body, size, guess);
     if (read.ciphertext.begin != guess.begin || read.ciphertext.end != guess.end) {
       return std::nullopt;
@@ -313,9 +332,9 @@ std::optional<SharedRegion> OpenAsGuessed(const uint8_t* body, size_t size, Json
   }
 }
 
-// Any large body: the envelope is read and checked in full while the key is
-// unwrapped; then the plaintext's region is made and, until the key is known,
-// the ciphertext decoded into it.
+// Any large body: the envelope is read and checked in full (while the key is
+// unwrapped, unless OpenAsGuessed waited for it already); then the plaintext's
+// region is made and, until the key is known, the ciphertext decoded into it.
 SharedRegion OpenChecked(const uint8_t* body, size_t size, GuessedKeyUnwrap& unwrap,
                          PackageEnvelope& envelope) {
   envelope = ReadEnvelope(body, size);
@@ -380,7 +399,8 @@ SharedRegion OpenPackage(const uint8_t* body, size_t size, EVP_PKEY* private_key
   }
   // A large body: the RSA private operation starts at once on a second thread,
   // on the key found where encoders put it, while this thread reads the rest.
-  // The guesses are used only where the checked envelope agrees with them, and
+  // The guessed key is used only if the checked envelope names that member, the
+  // guessed ciphertext only once its text proved plain (see OpenAsGuessed); and
   // outcomes stay what they are without them: PackageRejected for the
   // envelope, one opaque DecryptFailed for anything cryptographic.
   GuessedKeyUnwrap unwrap(*guess, std::move(*guessed_wrapped), private_key);

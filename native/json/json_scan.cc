@@ -64,10 +64,11 @@ class Scanner {
       p_++;
       SkipSpace();
       size_t value_begin = Offset();
-      const size_t escapes_before = escapes_;
+      const size_t escapes_before = escapes_, jumps_before = jumps_;
       if (!SkipValue(1)) return false;
+      // Free of escapes only if every byte of it was read: not over a jump.
       const JsonSpan value{offset + value_begin, offset + Offset(),
-                           !validated_ && escapes_ == escapes_before};
+                           !validated_ && escapes_ == escapes_before && jumps_ == jumps_before};
       const char* raw = reinterpret_cast<const char*>(base + key.begin + 1);
       const size_t raw_size = key.end - key.begin - 2;
       if (memchr(raw, '\\', raw_size) == nullptr) {
@@ -155,6 +156,7 @@ class Scanner {
   bool SkipString() {
     if (vouched_ && Offset() == vouched_->begin) {
       p_ = data_ + vouched_->end;
+      jumps_++;
       return true;
     }
     if (validated_) return SkipValidatedString();
@@ -344,6 +346,7 @@ class Scanner {
   bool validated_ = false;
   std::optional<JsonSpan> vouched_;
   size_t escapes_ = 0;  // backslashes met in strings so far (validating walks only)
+  size_t jumps_ = 0;    // vouched strings jumped over, unread
 };
 
 bool ReadHex4(const uint8_t*& p, const uint8_t* end, uint32_t& value) {
@@ -406,9 +409,10 @@ class InPlaceOutput {
 
   // Copies the plain run at `p` (the reader, at or ahead of the writer) and
   // returns where it stops. Prose stops every line or so, for an escaped
-  // newline: once the writer is a block behind, each block is stored whole, the
-  // bytes past the stop to be overwritten by what follows, instead of a copy
-  // of the run's exact length.
+  // newline: once the writer is a block behind, each block is stored whole
+  // instead of a copy of the run's exact length. The bytes stored past the stop
+  // are overwritten by what follows, or, past the closing quote, left beyond
+  // the decoded length.
   const uint8_t* CopyPlainRun(const uint8_t* p, const uint8_t* end, bool& ascii) {
 #ifdef __SSE2__
     uint32_t high = 0;

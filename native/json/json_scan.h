@@ -22,7 +22,7 @@ struct JsonSpan {
   size_t begin;  // offset of the value's first byte
   size_t end;    // one past its last byte
   // No backslash anywhere in the value's text, as a validating walk found it
-  // (see ForEachMember); false when not known.
+  // reading every byte (see ForEachMember); false when not known.
   bool unescaped = false;
 };
 
@@ -140,6 +140,8 @@ bool DecodeJsonString(const uint8_t* data, JsonSpan span, SecureWriter& out,
 // at data[size]) is decoded over itself, from data[begin + 1] on, as the
 // decoded bytes are never longer, so that a long string needs no second buffer.
 // Sets `end` past the closing quote, `length` to the decoded size and `ascii`.
+// The bytes after the decoded ones, up to `end`, are left unspecified (the
+// caller wipes the whole document).
 bool DecodeJsonStringInPlace(uint8_t* data, size_t size, size_t begin, size_t* end, size_t* length,
                              bool* lone_surrogates, bool* ascii);
 

@@ -19,6 +19,7 @@
 #include "../crypto/base64.h"
 #include "../crypto/crypto_threads.h"
 #include "../crypto/hybrid.h"
+#include "../crypto/package_envelope.h"
 #include "../json/json_scan.h"
 #include "../keys/rsa_key.h"
 #include "../secure_memory/secure_writer.h"
@@ -380,7 +381,8 @@ void DecodeAhead() {
 
   nomyo::SharedRegion region = nomyo::MakeRegion(plain.size());
   nomyo::DecodedPrefix none = ahead(text, text.size(), stop, *region);
-  Check(none.text == 0 && none.bytes == 0, "a set stop flag decodes nothing ahead");
+  Check(none.text == 0 && none.bytes == 0 && !none.malformed,
+        "a set stop flag decodes nothing ahead");
   for (size_t slices : {size_t{1}, size_t{3}, whole_slices}) {
     region = nomyo::MakeRegion(plain.size());
     // Text cut one character past `slices` slices: exactly those are decoded.
@@ -416,7 +418,8 @@ void DecodeAhead() {
   malformed[2 * slice + 5] = '!';
   region = nomyo::MakeRegion(plain.size());
   prefix = ahead(malformed, malformed.size(), go, *region);
-  Check(prefix.text == 2 * slice, "decoding ahead stops before a slice that is not base64");
+  Check(prefix.text == 2 * slice && prefix.malformed,
+        "decoding ahead stops before a slice that is not base64, and says so");
   Check(Throws<nomyo::DecryptFailed>([&] {
           nomyo::GcmDecryptBase64Into(key, nonce, malformed.data(), malformed.size(), tag, *region,
                                       prefix);
@@ -478,6 +481,52 @@ void JsonDecodeInPlace() {
     }
   }
   Check(cases == 3000 && mismatches == 0, "in-place decoding agrees with the span decoder");
+}
+
+std::atomic<int> g_unwrapped_keys{0};
+
+// A large body whose guesses both fail late: the key guessed near the end is a
+// decoy's, and the ciphertext's text holds escapes only in its last slice, so
+// that the guessed path unwraps the key the envelope names before it finds the
+// text is no plain base64. The full walk that follows opens the body with the
+// key already unwrapped, not with a second RSA operation.
+void GuessesThatFailLate() {
+  nomyo::SharedPkey key = nomyo::GenerateRsaKey(2048);
+  nomyo::SecureRegion payload(nomyo::kOpenTextSlice * 2);
+  for (size_t i = 0; i < payload.size(); i++) payload.data()[i] = static_cast<uint8_t>(i * 13 + 5);
+  nomyo::PackageFields sealed = nomyo::Seal(payload, key.get());
+  nomyo::SecureRegion other(10);
+  nomyo::PackageFields decoy = nomyo::Seal(other, key.get());
+  std::string text = sealed.ciphertext;
+  // Four escaped slashes: the text stays a multiple of 4 characters long.
+  int escaped = 0;
+  for (size_t at = text.size(); escaped < 4 && at-- > text.size() - nomyo::kOpenTextSlice / 2;) {
+    if (text[at] == '/') {
+      text.insert(at, "\\");
+      escaped++;
+    }
+  }
+  const std::string body =
+      "{\"version\":\"1.0\",\"algorithm\":\"hybrid-aes256-rsa4096\",\"encrypted_payload\":{"
+      "\"ciphertext\":\"" +
+      text + "\",\"nonce\":\"" + sealed.nonce + "\",\"tag\":\"" + sealed.tag +
+      "\"},\"encrypted_aes_key\":\"" + sealed.encrypted_key +
+      "\",\"meta\":{\"encrypted_aes_key\":\"" + decoy.encrypted_key + "\"}}";
+  g_unwrapped_keys = 0;
+  nomyo::SetAesKeyObserver([](const uint8_t*, size_t) { g_unwrapped_keys++; });
+  nomyo::PackageEnvelope envelope;
+  bool opened = false;
+  try {
+    nomyo::SharedRegion plaintext = nomyo::OpenPackage(
+        reinterpret_cast<const uint8_t*>(body.data()), body.size(), key.get(), envelope, 0);
+    opened = plaintext->size() == payload.size() &&
+             memcmp(plaintext->data(), payload.data(), payload.size()) == 0;
+  } catch (...) {
+  }
+  nomyo::SetAesKeyObserver(nullptr);
+  Check(escaped == 4 && text.size() % 4 == 0, "the escapes fit the test");
+  Check(opened, "a body whose guesses fail late opens");
+  Check(g_unwrapped_keys == 2, "the decoy's key and the named key, each unwrapped once");
 }
 
 void HybridAndKeys() {
@@ -597,6 +646,15 @@ void JsonScan() {
                            nomyo::JsonSpan{0, fixed.size()}, record, false, nomyo::JsonSpan{5, 9}),
       "the vouched string is jumped over");
   Check(spans.size() == 3 && spans[0].second == 5 * 1000 + 9, "its span is the vouched one");
+  // Unread is not known to be free of escapes, nor is what holds it.
+  std::string holder = "{\"p\":{\"c\":\"a\\/b\",\"n\":1}}";
+  bool p_unescaped = true;
+  Check(nomyo::ForEachMember(
+            reinterpret_cast<const uint8_t*>(holder.data()), nomyo::JsonSpan{0, holder.size()},
+            [&](const std::string&, nomyo::JsonSpan value) { p_unescaped = value.unescaped; },
+            false, nomyo::JsonSpan{10, 16}),
+        "a walk with a jump inside a member");
+  Check(!p_unescaped, "a member holding a jumped string is not marked free of escapes");
   std::string deep(600, '[');
   deep += std::string(600, ']');
   Check(!nomyo::IsValidJson(reinterpret_cast<const uint8_t*>(deep.data()), deep.size()),
@@ -658,6 +716,7 @@ int main() {
   Base64Buffers();
   GcmKnownAnswer();
   DecodeAhead();
+  GuessesThatFailLate();
   HybridAndKeys();
   JsonScan();
   JsonDecodeInPlace();
